@@ -1,0 +1,52 @@
+from odoo import http
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import request
+
+from odoo.addons.portal.controllers.portal import CustomerPortal, pager as portal_pager
+
+
+class CrowdPayoutPortal(CustomerPortal):
+    _payouts_per_page = 20
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "crowd_payout_count" in counters:
+            Payout = request.env["crowd.payout"]
+            # plain count: the record rules restrict it to the expert's own payouts
+            values["crowd_payout_count"] = (
+                Payout.search_count(self._crowd_payout_domain()) if Payout.has_access("read") else 0
+            )
+        return values
+
+    def _crowd_payout_domain(self):
+        return [("expert_id", "=", request.env.user.partner_id.id), ("state", "not in", ("draft",))]
+
+    @http.route(["/my/payouts", "/my/payouts/page/<int:page>"], type="http", auth="user", website=True)
+    def portal_my_crowd_payouts(self, page=1, **kw):
+        Payout = request.env["crowd.payout"]
+        if not Payout.has_access("read"):
+            return request.redirect("/my")
+        domain = self._crowd_payout_domain()
+        count = Payout.search_count(domain)
+        pager = portal_pager(url="/my/payouts", total=count, page=page, step=self._payouts_per_page)
+        payouts = Payout.search(domain, limit=self._payouts_per_page, offset=pager["offset"])
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "payouts": payouts,
+                "pager": pager,
+                "page_name": "crowd_payout",
+                "default_url": "/my/payouts",
+            }
+        )
+        return request.render("crowd_service_payout.portal_my_crowd_payouts", values)
+
+    @http.route(["/my/payouts/<int:payout_id>"], type="http", auth="user", website=True)
+    def portal_my_crowd_payout(self, payout_id, access_token=None, **kw):
+        try:
+            payout_sudo = self._document_check_access("crowd.payout", payout_id, access_token)
+        except (AccessError, MissingError):
+            return request.redirect("/my")
+        values = self._prepare_portal_layout_values()
+        values.update({"payout": payout_sudo, "page_name": "crowd_payout"})
+        return request.render("crowd_service_payout.portal_my_crowd_payout", values)

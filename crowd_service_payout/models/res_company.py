@@ -1,0 +1,26 @@
+from odoo import fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    crowd_payout_double_threshold = fields.Monetary(
+        string="Second Approval Above",
+        currency_field="currency_id",
+        help="Payouts above this amount (company currency) need a second approval by another approver. "
+        "0 disables the second approval.",
+    )
+    crowd_payout_auto_post = fields.Boolean(string="Post Payout Bills", help="Post vendor bills made from payouts.")
+    crowd_payout_journal_id = fields.Many2one(
+        "account.journal",
+        string="Payout Bills Journal",
+        domain="[('type', '=', 'purchase'), ('company_id', '=', id)]",
+    )
+    crowd_payout_analytic_account_id = fields.Many2one(
+        "account.analytic.account", string="Default Payout Analytic Account"
+    )
+    crowd_internal_cost_per_job = fields.Monetary(
+        string="Internal Cost per Job",
+        currency_field="currency_id",
+        help="Cost of a job done by an own technician, to compare with crowd payouts.",
+    )
