@@ -3,7 +3,7 @@ from collections import defaultdict
 
 from psycopg2 import errors as pg_errors
 
-from odoo import Command, api, fields, models, tools
+from odoo import Command, api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
@@ -311,10 +311,10 @@ class CrowdPayout(models.Model):
             return _("%(name)s is not waiting for approval.", name=self.name)
         if not self._is_approver(user):
             return _("Only a Payout Approver can approve %(name)s.", name=self.name)
-        if self.create_uid == user:
-            return _("You created %(name)s: someone else must approve it.", name=self.name)
         if self.completed_by_id == user:
             return _("You completed the job of %(name)s: someone else must approve it.", name=self.name)
+        if self.create_uid == user:
+            return _("You created %(name)s: someone else must approve it.", name=self.name)
         if user in self._expert_users():
             return _("%(name)s is your own payout: you cannot approve it.", name=self.name)
         if self.first_approver_id == user:
@@ -652,14 +652,15 @@ class CrowdPayout(models.Model):
 
     @api.model
     def _cron_create_bills(self):
-        """Bill the approved payouts of the months that are over."""
+        """Bill the approved payouts of the months that are over, one company per transaction."""
         month_start = fields.Date.start_of(fields.Date.context_today(self), "month")
-        for company in self.env["res.company"].search([]):
-            payouts = self.with_company(company).search(
-                [("state", "=", "approved"), ("company_id", "=", company.id), ("date", "<", month_start)]
-            )
-            payouts._create_bills()
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # one company per transaction
+        domain = [("state", "=", "approved"), ("date", "<", month_start)]
+        # a system job: every company with payouts to bill, whatever the cron user's companies
+        Payout = self.sudo()
+        for company, in Payout._read_group(domain, ["company_id"]):
+            Payout.with_company(company).search(domain + [("company_id", "=", company.id)])._create_bills()
+            if not modules.module.current_test:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _release_from_bill(self):
         """The bill of these payouts was cancelled, reset to draft or deleted: back to approved."""

@@ -1,0 +1,119 @@
+import threading
+import time
+from unittest.mock import patch
+
+from psycopg2 import errors as pg_errors
+
+from odoo import SUPERUSER_ID, api, fields
+from odoo.modules.registry import DummyRLock, Registry
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.crowd_service_payout.models.crowd_payout import CrowdPayout
+
+
+@tagged("post_install", "-at_install")
+class TestBillingConcurrency(TransactionCase):
+    """Two billing runs at the same moment on two cursors bill each payout exactly once.
+
+    The setup is committed with a registry cursor (the threads cannot see the test's
+    transaction) and removed at the end."""
+
+    def setUp(self):
+        super().setUp()
+        self.ids = {}
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            expert = env["res.partner"].create(
+                {"name": "H7 race expert", "is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician"}
+            )
+            requests = env["maintenance.request"].create(
+                [{"name": f"H7 race job {i}", "company_id": company.id, "crowd_expert_id": expert.id} for i in range(5)]
+            )
+            payouts = env["crowd.payout"].create(
+                [
+                    {
+                        "request_id": r.id,
+                        "expert_id": expert.id,
+                        "amount": 10.0,
+                        "is_manual": True,
+                        "manual_reason": "race",
+                        "date": fields.Date.today(),
+                    }
+                    for r in requests
+                ]
+            )
+            payouts.with_context(crowd_payout_system=True).write({"state": "approved"})
+            self.ids = {"expert": expert.id, "requests": requests.ids, "payouts": payouts.ids}
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            payouts = env["crowd.payout"].browse(self.ids["payouts"]).exists()
+            payouts.move_id.unlink()  # draft bills (never posted here); releases the payouts
+            payouts.with_context(crowd_payout_system=True).write({"state": "cancelled", "cancel_reason": "cleanup"})
+            payouts.unlink()
+            env["maintenance.request"].browse(self.ids["requests"]).unlink()
+            env["res.partner"].browse(self.ids["expert"]).unlink()
+
+    def _run(self, barrier, results, name):
+        attempts = 0
+        while attempts < 3:
+            attempts += 1
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait(timeout=10)
+                    moves = env["crowd.payout"].browse(self.ids["payouts"])._create_bills(post=False)
+                    results[name] = moves.ids
+                    return
+            except pg_errors.SerializationFailure:
+                # what Odoo's request/cron retry does: start again on a fresh transaction
+                barrier = _NoBarrier()
+                results[f"{name}_retried"] = True
+            except Exception as exc:  # noqa: BLE001  (reported by the assertions below)
+                results[name] = exc
+                return
+
+    def test_two_concurrent_billing_runs(self):
+        original = CrowdPayout._lock_for_billing
+
+        def slow_lock(records):
+            locked = original(records)
+            if locked:
+                time.sleep(1.0)  # hold the row locks while the other run tries
+            return locked
+
+        barrier = threading.Barrier(2)
+        results = {}
+        # The test runner holds the registry lock; the threads only look the loaded registry up
+        # (as in HttpCase's test mode).
+        with (
+            patch.object(CrowdPayout, "_lock_for_billing", slow_lock),
+            patch.object(Registry, "_lock", DummyRLock()),
+        ):
+            threads = [threading.Thread(target=self._run, args=(barrier, results, n)) for n in ("a", "b")]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        for name in ("a", "b"):
+            self.assertIsInstance(results.get(name), list, results)
+        all_moves = results["a"] + results["b"]
+        self.assertEqual(len(all_moves), 1, f"exactly one run bills the payouts: {results}")
+        # read on a fresh cursor: the test's own transaction predates the committed setup
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            payouts = env["crowd.payout"].browse(self.ids["payouts"])
+            self.assertEqual(set(payouts.mapped("state")), {"billed"})
+            self.assertEqual(payouts.move_id.ids, all_moves)
+            self.assertEqual(len(payouts.move_line_id), 5)
+            lines = env["account.move.line"].search([("crowd_payout_origin_id", "in", payouts.ids)])
+            self.assertEqual(len(lines), 5, "no payout is on two bill lines")
+
+
+class _NoBarrier:
+    def wait(self, timeout=None):
+        return 0
+

@@ -1,0 +1,62 @@
+from odoo import fields
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestPayoutPortal(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.portal_user = new_test_user(
+            cls.env, login="h7_portal_expert", groups="base.group_portal", password="h7_portal_expert"
+        )
+        expert = cls.portal_user.partner_id
+        expert.write({"is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician"})
+        other_expert = cls.env["res.partner"].create(
+            {"name": "Other Expert", "is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician"}
+        )
+        Request = cls.env["maintenance.request"]
+        Payout = cls.env["crowd.payout"]
+
+        def payout(partner, amount, subject):
+            request = Request.create({"name": subject, "company_id": company.id, "crowd_expert_id": partner.id})
+            record = Payout.create(
+                {
+                    "request_id": request.id,
+                    "expert_id": partner.id,
+                    "amount": amount,
+                    "is_manual": True,
+                    "manual_reason": "portal test",
+                    "date": fields.Date.today(),
+                }
+            )
+            record.with_context(crowd_payout_system=True).write({"state": "approved"})
+            return record
+
+        cls.own = payout(expert, 123.0, "H7 own job")
+        cls.other = payout(other_expert, 456.0, "H7 secret job")
+
+    def test_my_payouts(self):
+        self.authenticate("h7_portal_expert", "h7_portal_expert")
+        response = self.url_open("/my/payouts")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(self.own.name, response.text)
+        self.assertIn("H7 own job", response.text)
+        self.assertNotIn(self.other.name, response.text)
+        self.assertNotIn("H7 secret job", response.text)
+        # detail: own visible, another expert's refused (redirected to /my)
+        response = self.url_open(f"/my/payouts/{self.own.id}")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("H7 own job", response.text)
+        response = self.url_open(f"/my/payouts/{self.other.id}", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+        self.assertTrue(response.headers["Location"].endswith("/my"))
+        # home counter counts own payouts only
+        response = self.make_jsonrpc_request("/my/counters", {"counters": ["crowd_payout_count"]})
+        self.assertEqual(response, {"crowd_payout_count": 1})
+
+    def test_anonymous_redirected_to_login(self):
+        response = self.url_open("/my/payouts", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("/web/login", response.headers["Location"])
