@@ -15,10 +15,18 @@ from .model import (
     TierPolicy,
     Weights,
 )
+from .pool import ExpertPool
+from .gates import REASONS, GateResult, Rejections, evaluate
+from .ranking import CRITERIA, Candidate, RankResult, explain, rank
 
 __all__ = [
+    "CRITERIA",
+    "REASONS",
+    "Candidate",
     "DispatchError",
     "Expert",
+    "ExpertPool",
+    "GateResult",
     "InvalidInput",
     "Job",
     "Kind",
@@ -27,8 +35,13 @@ __all__ = [
     "Policy",
     "Pool",
     "PoolStep",
+    "RankResult",
+    "Rejections",
     "Strategy",
     "Tier",
     "TierPolicy",
     "Weights",
+    "evaluate",
+    "explain",
+    "rank",
 ]
