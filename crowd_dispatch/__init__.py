@@ -18,8 +18,11 @@ from .model import (
 from .pool import ExpertPool
 from .gates import REASONS, GateResult, Rejections, evaluate
 from .ranking import CRITERIA, Candidate, RankResult, explain, rank
+from .offers import ACTIONS, Offer, OfferDecision, escalate_to_specialist, next_offers, offer_expiry
+from .batch import assign_batch, assign_greedy, assignment_cost
 
 __all__ = [
+    "ACTIONS",
     "CRITERIA",
     "REASONS",
     "Candidate",
@@ -30,6 +33,8 @@ __all__ = [
     "InvalidInput",
     "Job",
     "Kind",
+    "Offer",
+    "OfferDecision",
     "OfferRecord",
     "OfferState",
     "Policy",
@@ -41,7 +46,13 @@ __all__ = [
     "Tier",
     "TierPolicy",
     "Weights",
+    "assign_batch",
+    "assign_greedy",
+    "assignment_cost",
+    "escalate_to_specialist",
     "evaluate",
     "explain",
+    "next_offers",
+    "offer_expiry",
     "rank",
 ]

@@ -189,6 +189,17 @@ def radius_limit_km(pool, policy, rows):
     return np.minimum(pool.radius_km[rows], policy.max_radius_km)
 
 
+def within_radius(job, pool, policy, rows):
+    """The ``rows`` within their radius limit of the job, with their haversine distance in km."""
+    limit = radius_limit_km(pool, policy, rows)
+    # Cheap latitude band first: the north-south gap alone is a lower bound of the distance.
+    band = np.abs(pool.lat[rows] - job.lat) * KM_PER_DEGREE_LAT <= limit * 1.001 + 1e-9
+    rows, limit = rows[band], limit[band]
+    distance = haversine_km(job.lat, job.lon, pool.lat[rows], pool.lon[rows])
+    within = distance <= limit
+    return rows[within], distance[within]
+
+
 def evaluate(job, pool, policy, now, exclude=()):
     """Apply every hard gate to the pool for ``job`` at ``now``.
 
@@ -206,12 +217,6 @@ def evaluate(job, pool, policy, now, exclude=()):
         left = int(np.count_nonzero(alive))
         counts[reason] = remaining - left
         remaining = left
-    rows = np.flatnonzero(alive)
-    limit = radius_limit_km(pool, policy, rows)
-    # Cheap latitude band first: nobody farther north/south than their limit can be within it.
-    band = np.abs(pool.lat[rows] - job.lat) * KM_PER_DEGREE_LAT <= limit * 1.001 + 1e-9
-    rows, limit = rows[band], limit[band]
-    distance = haversine_km(job.lat, job.lon, pool.lat[rows], pool.lon[rows])
-    within = distance <= limit
-    counts["radius"] = remaining - int(np.count_nonzero(within))
-    return GateResult(index=rows[within], distance_km=distance[within], rejections=Rejections(counts), size=pool.size)
+    rows, distance = within_radius(job, pool, policy, np.flatnonzero(alive))
+    counts["radius"] = remaining - rows.size
+    return GateResult(index=rows, distance_km=distance, rejections=Rejections(counts), size=pool.size)

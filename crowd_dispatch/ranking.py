@@ -23,14 +23,13 @@ import numpy as np
 from .errors import InvalidInput
 from .gates import Rejections, evaluate, radius_limit_km
 from .geo import eta_minutes, geodesic_km
-from .model import POOL_OF_KIND, TIER_ORDER, Tier
+from .model import POOL_OF_KIND, Tier
 from .pool import to_epoch
 
 CRITERIA = ("travel", "skill_surplus", "rating", "cost", "acceptance", "fairness", "sla_slack")
 SURPLUS_CAP = 3  # levels above the requirement that earn the full skill-surplus criterion
 ACCEPTANCE_HALF_KM = 25.0  # distance at which the acceptance probability is halved
 SHORTLIST_FACTOR = 2  # haversine and geodesic differ by < 0.6 %, so 2k covers every near tie
-TIER_BY_RANK = {rank: tier for tier, rank in TIER_ORDER.items()}
 
 
 @dataclass(frozen=True)
