@@ -14,6 +14,9 @@ Each criterion is normalised to [0, 1] (1 is best) and multiplied by its weight 
 Pipeline: gates (haversine) -> provisional scores for every passing expert -> shortlist of
 SHORTLIST_FACTOR * k by argpartition -> geodesic distance for the shortlist (re-checking the
 radius) -> final scores, sorted. No Python loop touches more than the shortlist.
+
+``rank`` ranks every tier that passes the gates together; the first-responder-first order is
+applied by :mod:`crowd_dispatch.offers` (through ``rank(..., tier=...)`` or :func:`rank_rows`).
 """
 
 from dataclasses import dataclass, field
