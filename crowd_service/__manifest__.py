@@ -23,7 +23,12 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/crowd_skill_demo.xml",
+        "demo/maintenance_equipment_demo.xml",
+        "demo/crowd_expert_demo.xml",
+        "demo/maintenance_request_demo.xml",
+    ],
     "application": True,
     "installable": True,
 }
