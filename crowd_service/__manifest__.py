@@ -30,5 +30,4 @@
         "demo/maintenance_request_demo.xml",
     ],
     "application": True,
-    "installable": True,
 }

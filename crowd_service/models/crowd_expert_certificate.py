@@ -123,9 +123,9 @@ class CrowdExpertCertificate(models.Model):
             if cert.expiry_date and cert.expiry_date < today:
                 raise UserError(
                     self.env._(
-                        "Certificate %s expired on %s: it cannot be verified.",
-                        cert.display_name,
-                        cert.expiry_date,
+                        "Certificate %(cert)s expired on %(date)s: it cannot be verified.",
+                        cert=cert.display_name,
+                        date=cert.expiry_date,
                     )
                 )
         self.write({"state": "verified", "verified_by_id": self.env.user.id, "verified_on": today})

@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import CrowdCase
 
@@ -123,3 +123,35 @@ class TestSecurity(CrowdCase):
         plain = self.env["res.partner"].create({"name": "Shared contact"})
         self.assertTrue(env_a["res.partner"].search([("id", "=", plain.id)]))
         self.assertTrue(env_b["res.partner"].search([("id", "=", plain.id)]))
+
+    def test_backend_views_load(self):
+        """Every crowd action opens for a dispatcher, and the expert form is usable."""
+        actions = [
+            "crowd_service.action_crowd_expert",
+            "crowd_service.action_crowd_certificate",
+            "crowd_service.action_crowd_certificate_to_verify",
+            "crowd_service.action_crowd_skill",
+            "crowd_service.action_crowd_skill_type",
+            "crowd_service.action_crowd_certificate_type",
+        ]
+        for xmlid in actions:
+            action = self.env.ref(xmlid)
+            views = [(v.view_id.id, v.view_mode) for v in action.view_ids] or [
+                (False, mode) for mode in action.view_mode.split(",")
+            ]
+            result = self.env[action.res_model].with_user(self.dispatcher).get_views(views)
+            self.assertTrue(result["views"], xmlid)
+        for model in ("maintenance.equipment", "maintenance.request", "maintenance.equipment.category"):
+            self.env[model].with_user(self.employee).get_views([(False, "form"), (False, "list")])
+        form_view = self.env.ref("crowd_service.crowd_expert_view_form")
+        partners = self.env["res.partner"].with_user(self.dispatcher).with_context(default_is_crowd_expert=True)
+        with Form(partners, view=form_view) as form:
+            form.name = "Form Expert"
+            form.crowd_tier = "specialist"
+            form.crowd_radius_km = 50
+            with form.crowd_skill_ids.new() as line:
+                line.skill_id = self.skill_lv
+                line.level_id = self.elec_expert
+        expert = form.record
+        self.assertTrue(expert.is_crowd_expert)
+        self.assertEqual(expert.crowd_skill_ids.level_progress, 90)
