@@ -15,20 +15,44 @@ from .model import (
     TierPolicy,
     Weights,
 )
+from .pool import ExpertPool
+from .gates import REASONS, GateResult, Rejections, evaluate
+from .ranking import CRITERIA, Candidate, RankResult, explain, rank
+from .offers import ACTIONS, Offer, OfferDecision, escalate_to_specialist, next_offers, offer_expiry
+from .batch import assign_batch, assign_greedy, assignment_cost
 
 __all__ = [
+    "ACTIONS",
+    "CRITERIA",
+    "REASONS",
+    "Candidate",
     "DispatchError",
     "Expert",
+    "ExpertPool",
+    "GateResult",
     "InvalidInput",
     "Job",
     "Kind",
+    "Offer",
+    "OfferDecision",
     "OfferRecord",
     "OfferState",
     "Policy",
     "Pool",
     "PoolStep",
+    "RankResult",
+    "Rejections",
     "Strategy",
     "Tier",
     "TierPolicy",
     "Weights",
+    "assign_batch",
+    "assign_greedy",
+    "assignment_cost",
+    "escalate_to_specialist",
+    "evaluate",
+    "explain",
+    "next_offers",
+    "offer_expiry",
+    "rank",
 ]

@@ -9,7 +9,7 @@
 #
 # Environment: ODOO_BIN (an odoo-bin or `odoo` command), ODOO_ADDONS_PATH (Odoo's own addons
 # folders, comma-separated), PGHOST/PGPORT/PGUSER (database server; default: local socket),
-# CROWD_SKIP_LINT=1, CROWD_SKIP_ODOO=1, CROWD_ODOO_TEST_TAGS (passed to --test-tags).
+# CROWD_SKIP_LINT=1, CROWD_SKIP_ODOO=1, CROWD_ODOO_TEST_TAGS (--test-tags; default: our three addons).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -93,8 +93,8 @@ else
     [ -n "${PGHOST:-}" ] && DBARGS+=(--db_host="$PGHOST")
     [ -n "${PGPORT:-}" ] && DBARGS+=(--db_port="$PGPORT")
     [ -n "${PGUSER:-}" ] && DBARGS+=(--db_user="$PGUSER")
-    TAGS=()
-    [ -n "${CROWD_ODOO_TEST_TAGS:-}" ] && TAGS+=(--test-tags="$CROWD_ODOO_TEST_TAGS")
+    # Only our addons' tests: without tags --test-enable would also run every dependency's own suite.
+    TAGS=(--test-tags="${CROWD_ODOO_TEST_TAGS:-/crowd_service,/crowd_service_portal,/crowd_service_payout}")
     note "Odoo suite: $ODOO on database $DB (addons path $APATH), log in $LOG"
     start=$(date +%s)
     # shellcheck disable=SC2086

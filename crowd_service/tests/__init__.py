@@ -1,0 +1,4 @@
+from . import test_expert_pool
+from . import test_certificate
+from . import test_asset_defaults
+from . import test_security

@@ -1,0 +1,59 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrowdRequiredSkill(models.Model):
+    _name = "crowd.required.skill"
+    _description = "Crowd Required Skill"
+    _order = "sequence, id"
+
+    sequence = fields.Integer(default=10)
+    skill_id = fields.Many2one("crowd.skill", string="Skill", required=True, ondelete="cascade")
+    skill_type_id = fields.Many2one(related="skill_id.skill_type_id", store=True, string="Skill Type")
+    min_level_id = fields.Many2one(
+        "crowd.skill.level",
+        string="Minimum Level",
+        ondelete="restrict",
+        domain="[('skill_type_id', '=', skill_type_id)]",
+        help="Leave empty when any level of the skill is enough.",
+    )
+    min_level_progress = fields.Integer(related="min_level_id.level_progress", store=True, string="Minimum Progress")
+    category_id = fields.Many2one(
+        "maintenance.equipment.category", string="Equipment Category", ondelete="cascade", index=True
+    )
+    equipment_id = fields.Many2one("maintenance.equipment", string="Equipment", ondelete="cascade", index=True)
+    request_id = fields.Many2one("maintenance.request", string="Maintenance Request", ondelete="cascade", index=True)
+
+    @api.constrains("skill_id", "min_level_id")
+    def _check_level_type(self):
+        for line in self:
+            if line.min_level_id and line.min_level_id.skill_type_id != line.skill_id.skill_type_id:
+                raise ValidationError(
+                    self.env._(
+                        "The level %(level)s does not belong to the skill type %(type)s of %(skill)s.",
+                        level=line.min_level_id.display_name,
+                        type=line.skill_id.skill_type_id.name,
+                        skill=line.skill_id.name,
+                    )
+                )
+
+    @api.constrains("skill_id", "category_id", "equipment_id", "request_id")
+    def _check_owner(self):
+        for line in self:
+            owners = [o for o in (line.category_id, line.equipment_id, line.request_id) if o]
+            if len(owners) != 1:
+                raise ValidationError(
+                    self.env._("A required skill belongs to exactly one equipment category, equipment or request.")
+                )
+
+    @api.onchange("skill_id")
+    def _onchange_skill_id(self):
+        if self.min_level_id and self.min_level_id.skill_type_id != self.skill_id.skill_type_id:
+            self.min_level_id = False
+
+    def _crowd_copy_vals(self):
+        """Values to copy these lines onto another owner (Command.create payloads)."""
+        return [
+            {"sequence": line.sequence, "skill_id": line.skill_id.id, "min_level_id": line.min_level_id.id}
+            for line in self
+        ]

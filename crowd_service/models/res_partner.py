@@ -1,0 +1,265 @@
+from datetime import timedelta
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+CROWD_KINDS = [
+    ("employee", "Own technician"),
+    ("partner", "Partner technician"),
+    ("freelance", "Freelancer"),
+]
+CROWD_TIERS = [
+    ("first_responder", "First responder"),
+    ("technician", "Technician"),
+    ("specialist", "Specialist"),
+]
+CROWD_STATES = [
+    ("candidate", "Candidate"),
+    ("onboarding", "Onboarding"),
+    ("active", "Active"),
+    ("suspended", "Suspended"),
+    ("offboarded", "Offboarded"),
+]
+# action -> (allowed source states, target state, reason required)
+CROWD_TRANSITIONS = {
+    "start_onboarding": (("candidate",), "onboarding", False),
+    "activate": (("candidate", "onboarding"), "active", False),
+    "suspend": (("active",), "suspended", True),
+    "offboard": (("candidate", "onboarding", "active", "suspended"), "offboarded", True),
+    "reinstate": (("suspended", "offboarded"), "active", False),
+}
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    is_crowd_expert = fields.Boolean(string="Crowd Expert", index=True)
+    crowd_kind = fields.Selection(CROWD_KINDS, string="Expert Kind", default="freelance")
+    crowd_tier = fields.Selection(CROWD_TIERS, string="Tier", default="technician")
+    crowd_state = fields.Selection(
+        CROWD_STATES, string="Pool Status", default="candidate", required=True, tracking=True, copy=False
+    )
+    crowd_state_reason = fields.Char(
+        string="Status Reason",
+        tracking=True,
+        copy=False,
+        help="Why the expert was suspended or offboarded (required for these statuses).",
+    )
+    crowd_radius_km = fields.Float(string="Service Radius (km)", default=30.0)
+    crowd_max_jobs = fields.Integer(
+        string="Capacity", default=1, help="Maximum number of jobs the expert handles at the same time."
+    )
+    crowd_online = fields.Boolean(string="Online", copy=False)
+    crowd_last_seen = fields.Datetime(string="Last Seen", copy=False, readonly=True)
+    crowd_calendar_id = fields.Many2one(
+        "resource.calendar", string="Working Hours", help="Empty: available at any time."
+    )
+    crowd_blackout_ids = fields.One2many("crowd.expert.blackout", "partner_id", string="Unavailabilities")
+    crowd_user_id = fields.Many2one(
+        "res.users", string="Expert User", compute="_compute_crowd_user_id", store=True, readonly=True
+    )
+    crowd_company_partner_id = fields.Many2one(
+        "res.partner",
+        string="Partner Company",
+        domain="[('is_company', '=', True)]",
+        help="The service partner company this technician works for.",
+    )
+    crowd_skill_ids = fields.One2many("crowd.expert.skill", "partner_id", string="Skills")
+    crowd_certificate_ids = fields.One2many("crowd.expert.certificate", "partner_id", string="Certificates")
+    crowd_certificate_count = fields.Integer(compute="_compute_crowd_certificate_count", string="Certificate Count")
+    crowd_cost_per_job = fields.Float(string="Cost per Job", help="Internal cost estimate of one job.")
+    crowd_rating = fields.Float(string="Rating", default=0.0, digits=(3, 2), help="Average rating, 0 to 5.")
+    crowd_company_id = fields.Many2one(
+        "res.company",
+        string="Pool Company",
+        compute="_compute_crowd_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        index=True,
+        help="The company whose expert pool this expert belongs to.",
+    )
+
+    _sql_constraints = [
+        ("crowd_radius_positive", "CHECK(crowd_radius_km >= 0)", "The service radius cannot be negative."),
+        ("crowd_max_jobs_positive", "CHECK(crowd_max_jobs >= 0)", "The capacity cannot be negative."),
+        ("crowd_cost_positive", "CHECK(crowd_cost_per_job >= 0)", "The cost per job cannot be negative."),
+        (
+            "crowd_rating_range",
+            "CHECK(crowd_rating >= 0 AND crowd_rating <= 5)",
+            "The rating must be between 0 and 5.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------ computes
+
+    @api.depends("user_ids")
+    def _compute_crowd_user_id(self):
+        for partner in self:
+            partner.crowd_user_id = partner.user_ids[:1]
+
+    @api.depends("is_crowd_expert")
+    def _compute_crowd_company_id(self):
+        for partner in self:
+            if partner.is_crowd_expert and not partner.crowd_company_id:
+                partner.crowd_company_id = partner.company_id or self.env.company
+
+    def _compute_crowd_certificate_count(self):
+        data = dict(
+            self.env["crowd.expert.certificate"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.crowd_certificate_count = data.get(partner, 0)
+
+    # ------------------------------------------------------------------ constraints
+
+    @api.constrains("partner_latitude", "partner_longitude")
+    def _check_crowd_coordinates(self):
+        for partner in self:
+            if not -90.0 <= (partner.partner_latitude or 0.0) <= 90.0:
+                raise ValidationError(
+                    self.env._(
+                        "Invalid latitude %(lat)s for %(name)s: it must be between -90 and 90.",
+                        lat=partner.partner_latitude,
+                        name=partner.display_name,
+                    )
+                )
+            if not -180.0 <= (partner.partner_longitude or 0.0) <= 180.0:
+                raise ValidationError(
+                    self.env._(
+                        "Invalid longitude %(lon)s for %(name)s: it must be between -180 and 180.",
+                        lon=partner.partner_longitude,
+                        name=partner.display_name,
+                    )
+                )
+
+    @api.constrains("is_crowd_expert", "crowd_kind", "crowd_company_partner_id")
+    def _check_crowd_company_partner(self):
+        for partner in self:
+            if partner.is_crowd_expert and partner.crowd_kind == "partner" and not partner.crowd_company_partner_id:
+                raise ValidationError(
+                    self.env._("The partner technician %s needs a partner company.", partner.display_name)
+                )
+
+    @api.constrains("crowd_state", "crowd_state_reason")
+    def _check_crowd_state_reason(self):
+        for partner in self:
+            if partner.crowd_state in ("suspended", "offboarded") and not (partner.crowd_state_reason or "").strip():
+                raise ValidationError(
+                    self.env._("Give a reason to suspend or offboard the expert %s.", partner.display_name)
+                )
+
+    # ------------------------------------------------------------------ actions
+
+    def _crowd_transition(self, action, reason=None):
+        sources, target, needs_reason = CROWD_TRANSITIONS[action]
+        state_labels = dict(self._fields["crowd_state"]._description_selection(self.env))
+        for partner in self:
+            if not partner.is_crowd_expert:
+                raise UserError(self.env._("%s is not a crowd expert.", partner.display_name))
+            if partner.crowd_state not in sources:
+                raise UserError(
+                    self.env._(
+                        "The expert %(name)s cannot go from %(from)s to %(to)s.",
+                        name=partner.display_name,
+                        **{"from": state_labels[partner.crowd_state], "to": state_labels[target]},
+                    )
+                )
+            vals = {"crowd_state": target}
+            if needs_reason:
+                reason = (reason or partner.crowd_state_reason or "").strip()
+                if not reason:
+                    raise UserError(
+                        self.env._("Give a reason to suspend or offboard the expert %s.", partner.display_name)
+                    )
+                vals["crowd_state_reason"] = reason
+            else:
+                vals["crowd_state_reason"] = False
+            if target in ("suspended", "offboarded"):
+                vals["crowd_online"] = False
+            partner.write(vals)
+        return True
+
+    def action_crowd_start_onboarding(self):
+        return self._crowd_transition("start_onboarding")
+
+    def action_crowd_activate(self):
+        return self._crowd_transition("activate")
+
+    def action_crowd_suspend(self, reason=None):
+        return self._crowd_transition("suspend", reason=reason)
+
+    def action_crowd_offboard(self, reason=None):
+        return self._crowd_transition("offboard", reason=reason)
+
+    def action_crowd_reinstate(self):
+        return self._crowd_transition("reinstate")
+
+    def action_crowd_geolocate(self):
+        """Geolocate from the address with base_geolocalize when it is installed (network call)."""
+        if not hasattr(self, "geo_localize"):
+            raise UserError(
+                self.env._("Geolocation needs the module base_geolocalize; enter the latitude and longitude by hand.")
+            )
+        return self.geo_localize()
+
+    def action_crowd_view_certificates(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service.action_crowd_certificate")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    # ------------------------------------------------------------------ business
+
+    def crowd_set_online(self, online, lat=None, lon=None):
+        """Set the online flag (and optionally the current position) and stamp ``crowd_last_seen``."""
+        vals = {"crowd_online": bool(online), "crowd_last_seen": fields.Datetime.now()}
+        if lat is not None:
+            vals["partner_latitude"] = lat
+        if lon is not None:
+            vals["partner_longitude"] = lon
+        self.write(vals)
+        return True
+
+    def _crowd_is_available_at(self, dt):
+        """Return ``{partner_id: bool}``: is each expert of ``self`` available at ``dt`` (naive UTC)?
+
+        Checks working hours (``crowd_calendar_id``, public holidays of the calendar included;
+        no calendar means always available) and unavailabilities (``crowd_blackout_ids``,
+        bounds included). The online flag, the pool status and the capacity are checked
+        elsewhere. One query for the blackouts and one calendar evaluation per distinct calendar.
+        """
+        dt = fields.Datetime.to_datetime(dt)
+        result = dict.fromkeys(self.ids, True)
+        if not self:
+            return result
+        blocked = (
+            self.env["crowd.expert.blackout"]
+            .sudo()
+            ._read_group(
+                [("partner_id", "in", self.ids), ("date_from", "<=", dt), ("date_to", ">=", dt)],
+                ["partner_id"],
+            )
+        )
+        for (partner,) in blocked:
+            result[partner.id] = False
+        start = pytz.utc.localize(dt)
+        end = start + timedelta(seconds=1)
+        for calendar, partners in self.grouped("crowd_calendar_id").items():
+            if not calendar:
+                continue
+            intervals = calendar._work_intervals_batch(start, end)[False]
+            if not list(intervals):
+                for partner in partners:
+                    result[partner.id] = False
+        return result
+
+    def _crowd_filter_available_at(self, dt):
+        """Recordset variant of :meth:`_crowd_is_available_at`."""
+        available = self._crowd_is_available_at(dt)
+        return self.filtered(lambda p: available.get(p.id))
