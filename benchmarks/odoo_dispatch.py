@@ -53,13 +53,18 @@ def ensure_region(env, args, rng):
     equipment = env["maintenance.equipment"].search([("name", "=", f"{BENCH} lift")], limit=1)
     if not equipment:
         equipment = env["maintenance.equipment"].create({"name": f"{BENCH} lift", "category_id": category.id})
+    skill_type = env["crowd.skill.type"].search([("name", "=", BENCH)], limit=1)
+    if not skill_type:
+        skill_type = env["crowd.skill.type"].create({"name": BENCH})
     skills = env["crowd.skill"].search([("code", "=like", f"{BENCH}_%")], order="id")
     if not skills:
-        skills = env["crowd.skill"].create([{"name": f"{BENCH} skill {i}", "code": f"{BENCH}_S{i}"} for i in range(5)])
+        skills = env["crowd.skill"].create(
+            [{"name": f"{BENCH} skill {i}", "code": f"{BENCH}_S{i}", "skill_type_id": skill_type.id} for i in range(5)]
+        )
     levels = env["crowd.skill.level"].search([("name", "=like", f"{BENCH} L%")], order="level_progress")
     if not levels:
         levels = env["crowd.skill.level"].create(
-            [{"name": f"{BENCH} L{p}", "level_progress": p} for p in (25, 50, 75, 100)]
+            [{"name": f"{BENCH} L{p}", "level_progress": p, "skill_type_id": skill_type.id} for p in (25, 50, 75, 100)]
         )
     certs = env["crowd.certificate.type"].search([("code", "=like", f"{BENCH}_%")], order="id")
     if not certs:
@@ -86,6 +91,9 @@ def ensure_region(env, args, rng):
                 "auto_dispatch": True,
             }
         )
+    partner_company = env["res.partner"].search([("name", "=", f"{BENCH} partner company")], limit=1)
+    if not partner_company:
+        partner_company = env["res.partner"].create({"name": f"{BENCH} partner company", "is_company": True})
     existing = env["res.partner"].search_count([("name", "=like", f"{BENCH} expert %")])
     today = date.today()
     batch = 1000
@@ -94,13 +102,17 @@ def ensure_region(env, args, rng):
         vals_list = []
         for i in range(existing, existing + size):
             lat, lon = point(rng)
+            kind = rng.choice(["employee", "partner", "freelance", "freelance"])
+            state = "active" if rng.random() < 0.9 else "suspended"
             vals_list.append(
                 {
                     "name": f"{BENCH} expert {i:05d}",
                     "is_crowd_expert": True,
-                    "crowd_kind": rng.choice(["employee", "partner", "freelance", "freelance"]),
+                    "crowd_kind": kind,
+                    "crowd_company_partner_id": partner_company.id if kind == "partner" else False,
                     "crowd_tier": rng.choice(["first_responder", "technician", "technician", "specialist"]),
-                    "crowd_state": "active" if rng.random() < 0.9 else "suspended",
+                    "crowd_state": state,
+                    "crowd_state_reason": "benchmark" if state == "suspended" else False,
                     "crowd_online": rng.random() < 0.7,
                     "partner_latitude": lat,
                     "partner_longitude": lon,
@@ -139,7 +151,6 @@ def ensure_region(env, args, rng):
             vals_list.append(
                 {
                     "name": f"{BENCH} open {i:04d}",
-                    "equipment_id": equipment.id,
                     "priority": rng.choice(["1", "2", "3"]),
                     "crowd_latitude": lat,
                     "crowd_longitude": lon,
@@ -175,14 +186,14 @@ def main():
         cr.commit()
         Request = env["maintenance.request"].with_context(tracking_disable=True)
         engine = env["crowd.dispatch.engine"]
-        original = type(engine)._candidate_ids
+        original = type(engine)._candidate_rows
 
         def counting(self, request, rule, now):
             ids = original(self, request, rule, now)
             candidates.append(len(ids))
             return ids
 
-        type(engine)._candidate_ids = counting
+        type(engine)._candidate_rows = counting
         try:
             for i in range(args.requests + 5):
                 lat, lon = point(random.Random(args.seed * 1000 + i))
@@ -210,7 +221,7 @@ def main():
                 if i >= 5:  # warm-up
                     timings.append(elapsed)
         finally:
-            type(engine)._candidate_ids = original
+            type(engine)._candidate_rows = original
             cr.rollback()
     timings.sort()
 

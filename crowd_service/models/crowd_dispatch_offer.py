@@ -51,6 +51,9 @@ class CrowdDispatchOffer(models.Model):
     expires_at = fields.Datetime(readonly=True, index=True)
     responded_at = fields.Datetime(readonly=True)
     decline_reason = fields.Text(readonly=True)
+    mail_pending = fields.Boolean(
+        readonly=True, copy=False, help="Technical: the chatter/e-mail notification is still queued."
+    )
     # shown to the expert: what and where (no access to the request needed)
     request_name = fields.Char(related="request_id.name", string="Job")
     request_priority = fields.Selection(related="request_id.priority")
@@ -202,21 +205,48 @@ class CrowdDispatchOffer(models.Model):
         }
 
     def _crowd_notify(self):
-        """Tell each expert about a new offer: chatter message (mail template), bus, and the company's webhook."""
-        template = self.env.ref("crowd_service.mail_template_crowd_offer", raise_if_not_found=False)
+        """Tell each expert about a new offer.
+
+        At once (cheap, after commit): an Odoo bus notification to the expert and the company's push
+        webhook. The chatter message with the mail template (rendering and e-mail are the slow part) is
+        queued for the notification cron, triggered immediately, so the dispatch itself stays fast.
+        """
         for offer in self:
-            request = offer.request_id
-            if template:
-                body = template._render_field("body_html", offer.ids, compute_lang=True)[offer.id]
-                subject = template._render_field("subject", offer.ids, compute_lang=True)[offer.id]
-            else:
-                body, subject = offer.explanation or "", request.name
-            request.message_post(
-                body=body,
-                subject=subject,
+            payload = offer._crowd_bus_payload()
+            offer.expert_id._bus_send("crowd_offer", payload)
+            offer.request_id.company_id._crowd_webhook_queue("offer.created", payload)
+        self.write({"mail_pending": True})
+        cron = self.env.ref("crowd_service.ir_cron_crowd_offer_notify", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    def _crowd_post_offer_messages(self):
+        """Chatter message (mail template, one rendering pass for the batch) to each offer's expert."""
+        template = self.env.ref("crowd_service.mail_template_crowd_offer", raise_if_not_found=False)
+        bodies, subjects = {}, {}
+        if template and self:
+            bodies = template._render_field("body_html", self.ids, compute_lang=True)
+            subjects = template._render_field("subject", self.ids, compute_lang=True)
+        for offer in self:
+            offer.request_id.message_post(
+                body=bodies.get(offer.id) or offer.explanation or "",
+                subject=subjects.get(offer.id) or offer.request_id.name,
                 partner_ids=offer.expert_id.ids,
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
-            offer.expert_id._bus_send("crowd_offer", offer._crowd_bus_payload())
-            request.company_id._crowd_webhook_queue("offer.created", offer._crowd_bus_payload())
+        self.write({"mail_pending": False})
+
+    @api.model
+    def _cron_crowd_offer_notify(self, limit=500):
+        """Post the queued offer messages; safe with several workers (rows locked with SKIP LOCKED)."""
+        self.flush_model(["mail_pending"])
+        self.env.cr.execute(
+            "SELECT id FROM crowd_dispatch_offer WHERE mail_pending ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            [limit],
+        )
+        offers = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # an offer answered or withdrawn before its message went out needs no message any more
+        (offers - offers.filtered(lambda o: o.state == "pending")).write({"mail_pending": False})
+        offers.filtered(lambda o: o.state == "pending")._crowd_post_offer_messages()
+        return len(offers)

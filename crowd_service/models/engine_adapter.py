@@ -21,6 +21,19 @@ KM_PER_DEG_LAT = 111.32
 ACTIVE_VISIT_STATES = ("assigned", "en_route", "on_site")
 FAIRNESS_WINDOW_DAYS = 7
 DEFAULT_ACCEPTANCE = 0.7
+PARTNER_COLUMNS = [
+    "crowd_kind",
+    "crowd_tier",
+    "partner_latitude",
+    "partner_longitude",
+    "crowd_radius_km",
+    "crowd_max_jobs",
+    "crowd_online",
+    "crowd_rating",
+    "crowd_cost_per_job",
+    "crowd_calendar_id",
+]
+PARTNER_FILTER_COLUMNS = ["active", "is_crowd_expert", "crowd_state", "crowd_company_id"]
 
 
 def _value(obj, name, default=None):
@@ -93,35 +106,33 @@ class CrowdDispatchEngine(models.AbstractModel):
         return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
     @api.model
-    def _candidate_ids(self, request, rule, now):
-        """SQL prefilter of a large pool: company, active and online experts of the enabled pools,
-        home base inside the bounding box of the rule's radius around the site."""
+    def _candidate_rows(self, request, rule, now):
+        """SQL prefilter of a large pool: active, online experts of the request's company in the enabled
+        pools whose home base lies in the bounding box of the rule's radius around the site.
+
+        Returns one dict per expert with the columns the engine needs (no ORM read: 10,000s of experts).
+        """
         kinds = rule._enabled_kinds()
         if not kinds:
             return []
-        self.env["res.partner"].flush_model(
-            [
-                "active",
-                "is_crowd_expert",
-                "crowd_state",
-                "crowd_online",
-                "crowd_kind",
-                "crowd_company_id",
-                "partner_latitude",
-                "partner_longitude",
-            ]
-        )
+        self.env["res.partner"].flush_model(PARTNER_COLUMNS + PARTNER_FILTER_COLUMNS)
+        self.env["crowd.expert.blackout"].flush_model(["partner_id"])
         lat_min, lat_max, lon_min, lon_max = self._bounding_box(
             request.crowd_latitude, request.crowd_longitude, rule.max_radius_km
         )
         self.env.cr.execute(
             SQL(
-                """SELECT id FROM res_partner
-                    WHERE active AND is_crowd_expert AND crowd_state = 'active' AND crowd_online
-                      AND crowd_kind IN %s
-                      AND (crowd_company_id = %s OR crowd_company_id IS NULL)
-                      AND partner_latitude BETWEEN %s AND %s
-                      AND partner_longitude BETWEEN %s AND %s""",
+                """SELECT p.id, p.crowd_kind, p.crowd_tier, p.partner_latitude, p.partner_longitude,
+                          p.crowd_radius_km, p.crowd_max_jobs, p.crowd_online, p.crowd_rating, p.crowd_cost_per_job,
+                          (p.crowd_calendar_id IS NOT NULL
+                           OR EXISTS (SELECT 1 FROM crowd_expert_blackout b WHERE b.partner_id = p.id))
+                              AS has_schedule
+                     FROM res_partner p
+                    WHERE p.active AND p.is_crowd_expert AND p.crowd_state = 'active' AND p.crowd_online
+                      AND p.crowd_kind IN %s
+                      AND (p.crowd_company_id = %s OR p.crowd_company_id IS NULL)
+                      AND p.partner_latitude BETWEEN %s AND %s
+                      AND p.partner_longitude BETWEEN %s AND %s""",
                 tuple(kinds),
                 request.company_id.id,
                 lat_min,
@@ -130,7 +141,12 @@ class CrowdDispatchEngine(models.AbstractModel):
                 lon_max,
             )
         )
-        return [row[0] for row in self.env.cr.fetchall()]
+        return self.env.cr.dictfetchall()
+
+    @api.model
+    def _candidate_ids(self, request, rule, now):
+        """Ids of the prefiltered experts (see :meth:`_candidate_rows`)."""
+        return [row["id"] for row in self._candidate_rows(request, rule, now)]
 
     @api.model
     def _expert_stats(self, partner_ids, now):
@@ -170,72 +186,66 @@ class CrowdDispatchEngine(models.AbstractModel):
         )
 
     @api.model
-    def _experts(self, partner_ids, now):
-        """Engine Experts for the given res.partner ids (batch reads; unavailable experts dropped)."""
-        if not partner_ids:
-            return []
-        Partner = self.env["res.partner"].sudo()
-        partners = Partner.browse(partner_ids)
-        today = now.date()
-        skill_rows = (
-            self.env["crowd.expert.skill"]
-            .sudo()
-            .search_read([("partner_id", "in", partner_ids)], ["partner_id", "skill_id", "level_progress"], load=None)
-        )
-        skill_code = {s.id: s.code for s in self.env["crowd.skill"].sudo().browse({r["skill_id"] for r in skill_rows})}
-        skills = {}
-        for r in skill_rows:
-            code = skill_code.get(r["skill_id"])
-            if code:
-                per = skills.setdefault(r["partner_id"], {})
-                per[code] = max(per.get(code, 0), int(r["level_progress"] or 0))
-        # only certificates that qualify today: verified, issued, not past their expiry day
-        cert_rows = (
-            self.env["crowd.expert.certificate"]
-            .sudo()
-            .search_read(
-                [
-                    ("partner_id", "in", partner_ids),
-                    ("state", "=", "verified"),
-                    "|",
-                    ("issue_date", "=", False),
-                    ("issue_date", "<=", today),
-                    "|",
-                    ("expiry_date", "=", False),
-                    ("expiry_date", ">=", today),
-                ],
-                ["partner_id", "type_id", "expiry_date"],
-                load=None,
+    def _expert_skills(self, partner_ids):
+        """{partner_id: {skill code: level progress}} in one query."""
+        self.env["crowd.expert.skill"].flush_model(["partner_id", "skill_id", "level_progress"])
+        self.env["crowd.skill"].flush_model(["code"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT es.partner_id, s.code, es.level_progress
+                     FROM crowd_expert_skill es
+                     JOIN crowd_skill s ON s.id = es.skill_id
+                    WHERE es.partner_id = ANY(%s)""",
+                list(partner_ids),
             )
         )
-        type_code = {
-            t.id: t.code for t in self.env["crowd.certificate.type"].sudo().browse({r["type_id"] for r in cert_rows})
-        }
-        certificates = {}
-        for r in cert_rows:
-            code = type_code.get(r["type_id"])
-            if not code:
-                continue
-            per = certificates.setdefault(r["partner_id"], {})
-            until = r["expiry_date"] or date.max
-            per[code] = max(per.get(code, until), until)
-        load, acceptance, recent = self._expert_stats(partner_ids, now)
-        rows = partners.read(
-            [
-                "crowd_kind",
-                "crowd_tier",
-                "partner_latitude",
-                "partner_longitude",
-                "crowd_radius_km",
-                "crowd_max_jobs",
-                "crowd_online",
-                "crowd_rating",
-                "crowd_cost_per_job",
-            ],
-            load=None,
+        skills = {}
+        for partner_id, code, level in self.env.cr.fetchall():
+            per = skills.setdefault(partner_id, {})
+            per[code] = max(per.get(code, 0), int(level or 0))
+        return skills
+
+    @api.model
+    def _expert_certificates(self, partner_ids, today):
+        """{partner_id: {certificate code: last valid day}} of the certificates that qualify ``today``:
+        verified, issued, not past their expiry day (expired, revoked and pending ones never count)."""
+        self.env["crowd.expert.certificate"].flush_model(
+            ["partner_id", "type_id", "state", "issue_date", "expiry_date"]
         )
-        # working hours and unavailabilities: one batch call on the expert model
-        available = partners._crowd_is_available_at(now)
+        self.env["crowd.certificate.type"].flush_model(["code"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT c.partner_id, t.code, c.expiry_date
+                     FROM crowd_expert_certificate c
+                     JOIN crowd_certificate_type t ON t.id = c.type_id
+                    WHERE c.partner_id = ANY(%s) AND c.state = 'verified'
+                      AND (c.issue_date IS NULL OR c.issue_date <= %s)
+                      AND (c.expiry_date IS NULL OR c.expiry_date >= %s)""",
+                list(partner_ids),
+                today,
+                today,
+            )
+        )
+        certificates = {}
+        for partner_id, code, expiry in self.env.cr.fetchall():
+            per = certificates.setdefault(partner_id, {})
+            until = expiry or date.max
+            per[code] = max(per.get(code, until), until)
+        return certificates
+
+    @api.model
+    def _experts(self, rows, now):
+        """Engine Experts for prefiltered expert rows (see :meth:`_candidate_rows`); unavailable experts
+        (working hours, unavailabilities) are left out."""
+        if not rows:
+            return []
+        partner_ids = [row["id"] for row in rows]
+        skills = self._expert_skills(partner_ids)
+        certificates = self._expert_certificates(partner_ids, now.date())
+        load, acceptance, recent = self._expert_stats(partner_ids, now)
+        # working hours and unavailabilities: ask the expert model, only for experts that have any
+        scheduled = self.env["res.partner"].sudo().browse([row["id"] for row in rows if row["has_schedule"]])
+        available = scheduled._crowd_is_available_at(now) if scheduled else {}
         experts = []
         for row in rows:
             pid = row["id"]
@@ -247,8 +257,8 @@ class CrowdDispatchEngine(models.AbstractModel):
                         id=pid,
                         kind=row["crowd_kind"],
                         tier=row["crowd_tier"] or "technician",
-                        lat=row["partner_latitude"] or 0.0,
-                        lon=row["partner_longitude"] or 0.0,
+                        lat=float(row["partner_latitude"] or 0.0),
+                        lon=float(row["partner_longitude"] or 0.0),
                         radius_km=float(row["crowd_radius_km"] or 0.0),
                         skills=skills.get(pid, {}),
                         certificates=certificates.get(pid, {}),
@@ -285,7 +295,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         rule = self._rule_for(request)
         job = self._job(request)
         policy = self._policy(rule)
-        experts = self._experts(self._candidate_ids(request, rule, now), now)
+        experts = self._experts(self._candidate_rows(request, rule, now), now)
         return job, ExpertPool.from_experts(experts), policy, rule
 
     # ------------------------------------------------------------------ engine calls

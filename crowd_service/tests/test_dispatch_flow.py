@@ -38,9 +38,15 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertGreater(first.eta_min, 0)
         self.assertEqual(first.expected_pay, 0.0)
         self.assertEqual(request.crowd_next_check_at, first.expires_at)
-        # the expert is told in the chatter
+        # the expert is told in the chatter, by the notification cron right after the dispatch
+        self.assertTrue(all(offers.mapped("mail_pending")))
+        self.assertFalse(request.message_ids.filtered(lambda m: self.near in m.partner_ids))
+        self.assertEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 2)
         messages = request.message_ids.filtered(lambda m: self.near in m.partner_ids)
-        self.assertTrue(messages, "the expert is a recipient of an offer message")
+        self.assertEqual(len(messages), 1, "the expert is a recipient of an offer message")
+        self.assertIn("Nina", messages.body)
+        self.assertFalse(any(offers.mapped("mail_pending")))
+        self.assertEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 0, "idempotent")
 
     def test_no_auto_dispatch_without_flag(self):
         self.rule.auto_dispatch = False
