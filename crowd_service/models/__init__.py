@@ -12,3 +12,9 @@ from . import res_partner
 from . import maintenance_equipment_category
 from . import maintenance_equipment
 from . import maintenance_request
+from . import crowd_dispatch_rule
+from . import crowd_dispatch_offer
+from . import maintenance_request_dispatch
+from . import res_partner_kpi
+from . import engine_adapter
+from . import res_company_webhook

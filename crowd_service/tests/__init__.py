@@ -2,3 +2,8 @@ from . import test_expert_pool
 from . import test_certificate
 from . import test_asset_defaults
 from . import test_security
+from . import test_dispatch_rule
+from . import test_dispatch_flow
+from . import test_dispatch_concurrency
+from . import test_dispatch_webhook
+from . import test_dispatch_security

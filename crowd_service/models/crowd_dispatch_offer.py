@@ -1,0 +1,252 @@
+import logging
+
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+OFFER_STATES = [
+    ("pending", "Pending"),
+    ("accepted", "Accepted"),
+    ("declined", "Declined"),
+    ("expired", "Expired"),
+    ("withdrawn", "Withdrawn"),
+]
+
+
+class CrowdDispatchOffer(models.Model):
+    """One offer of one request to one expert. At most one accepted offer per request (database-enforced)."""
+
+    _name = "crowd.dispatch.offer"
+    _description = "Crowd Dispatch Offer"
+    _order = "request_id desc, round, rank, id"
+    _check_company_auto = True
+
+    request_id = fields.Many2one(
+        "maintenance.request", required=True, ondelete="cascade", index=True, readonly=True, check_company=True
+    )
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    expert_id = fields.Many2one("res.partner", string="Expert", required=True, index=True, readonly=True)
+    cycle = fields.Integer(
+        default=1, readonly=True, help="Dispatch cycle of the request (re-dispatch starts a new one)."
+    )
+    round = fields.Integer(default=1, readonly=True)
+    rank = fields.Integer(default=1, readonly=True)
+    score = fields.Float(digits=(6, 4), readonly=True)
+    score_breakdown = fields.Json(readonly=True)
+    explanation = fields.Text(readonly=True)
+    distance_km = fields.Float("Distance (km)", digits=(10, 2), readonly=True)
+    eta_min = fields.Float("ETA (min)", digits=(10, 1), readonly=True)
+    expert_pool = fields.Selection([("own", "Own"), ("partner", "Partner"), ("crowd", "Crowd")], readonly=True)
+    tier = fields.Selection(
+        [("first_responder", "First Responder"), ("technician", "Technician"), ("specialist", "Specialist")],
+        readonly=True,
+    )
+    currency_id = fields.Many2one(related="request_id.company_id.currency_id")
+    expected_pay = fields.Monetary(currency_field="currency_id", readonly=True)
+    state = fields.Selection(OFFER_STATES, default="pending", required=True, index=True, readonly=True)
+    sent_at = fields.Datetime(readonly=True)
+    expires_at = fields.Datetime(readonly=True, index=True)
+    responded_at = fields.Datetime(readonly=True)
+    decline_reason = fields.Text(readonly=True)
+    mail_pending = fields.Boolean(
+        readonly=True, copy=False, help="Technical: the chatter/e-mail notification is still queued."
+    )
+    # shown to the expert: what and where (no access to the request needed)
+    request_name = fields.Char(related="request_id.name", string="Job")
+    request_priority = fields.Selection(related="request_id.priority")
+
+    _sql_constraints = [
+        (
+            "request_expert_round_uniq",
+            "unique(request_id, expert_id, cycle, round)",
+            "One offer per expert and round.",
+        ),
+        ("rank_positive", "CHECK(rank >= 1)", "The rank starts at 1."),
+    ]
+
+    def init(self):
+        # Exactly once: the database refuses a second accepted offer for the same request.
+        self.env.cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS crowd_dispatch_offer_one_accepted
+               ON crowd_dispatch_offer (request_id) WHERE state = 'accepted'"""
+        )
+
+    @api.depends("expert_id", "request_id")
+    def _compute_display_name(self):
+        for offer in self:
+            offer.display_name = f"{offer.request_id.name or ''} → {offer.expert_id.name or ''}"
+
+    # ------------------------------------------------------------------ responses
+    def _crowd_check_responder(self):
+        """Raise unless the current user may answer this offer (the expert himself, or a crowd dispatcher)."""
+        self.ensure_one()
+        self.check_access("read")
+        if self.env.su or self.env.user.has_group("crowd_service.group_crowd_user"):
+            return
+        if self.expert_id != self.env.user.partner_id:
+            raise UserError(self.env._("This offer was made to someone else; you cannot answer it."))
+
+    def _crowd_lock_request(self):
+        """Row-lock the offer's request (NOWAIT): a concurrent answer gets a clear error instead of waiting."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM maintenance_request WHERE id = %s FOR UPDATE NOWAIT",
+                    [self.request_id.id],
+                    log_exceptions=False,
+                )
+        except pg_errors.LockNotAvailable:
+            raise UserError(
+                self.env._("Another answer for this job is being processed right now; please try again.")
+            ) from None
+        # re-read what another transaction may have committed before we got the lock
+        self.invalidate_recordset()
+        self.request_id.invalidate_recordset()
+
+    def _crowd_check_pending(self, now):
+        self.ensure_one()
+        if self.state == "accepted":
+            raise UserError(self.env._("This offer is already accepted."))
+        if self.state != "pending":
+            raise UserError(
+                self.env._(
+                    "This offer is %(state)s and can no longer be answered.",
+                    state=dict(OFFER_STATES)[self.state].lower(),
+                )
+            )
+        if self.expires_at and self.expires_at <= now:
+            raise UserError(self.env._("This offer expired at %s UTC.", self.expires_at))
+
+    def action_accept(self):
+        """Accept the offer: first valid acceptance wins, exactly once; the other offers are withdrawn."""
+        self.ensure_one()
+        self._crowd_check_responder()
+        # sudo: the responder was checked above; experts have no write access on offers and requests
+        offer = self.sudo()
+        offer._crowd_lock_request()
+        request = offer.request_id
+        now = request._crowd_now()
+        offer._crowd_check_pending(now)
+        if request.crowd_dispatch_state not in ("dispatching", "offered"):
+            raise UserError(
+                self.env._("This job is no longer open for offers (it is %s).", request._crowd_state_label())
+            )
+        offer.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # the partial unique index is the last guard: a second accepted offer is refused by the database
+                self.env.cr.execute(
+                    """UPDATE crowd_dispatch_offer
+                          SET state = 'accepted', responded_at = %s, write_date = %s, write_uid = %s
+                        WHERE id = %s AND state = 'pending'""",
+                    [now, fields.Datetime.now(), self.env.uid, offer.id],
+                    log_exceptions=False,
+                )
+                if self.env.cr.rowcount != 1:
+                    raise UserError(self.env._("This offer can no longer be accepted."))
+        except pg_errors.UniqueViolation:
+            raise UserError(self.env._("Another expert already accepted this job.")) from None
+        offer.invalidate_recordset(["state", "responded_at", "write_date", "write_uid"])
+        (request.crowd_offer_ids.filtered(lambda o: o.state == "pending") - offer).write(
+            {"state": "withdrawn", "responded_at": now}
+        )
+        request._crowd_assign(offer.expert_id, now=now)
+        request.message_post(
+            body=self.env._(
+                "%(expert)s accepted the offer (round %(round)s).", expert=offer.expert_id.name, round=offer.round
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        offer.expert_id._bus_send("crowd_offer", offer._crowd_bus_payload())
+        return True
+
+    def action_decline(self, reason=None):
+        """Decline the offer; the request moves on to the next candidates."""
+        self.ensure_one()
+        self._crowd_check_responder()
+        # sudo: the responder was checked above; experts have no write access on offers
+        offer = self.sudo()
+        offer._crowd_lock_request()
+        request = offer.request_id
+        now = request._crowd_now()
+        offer._crowd_check_pending(now)
+        offer.write({"state": "declined", "responded_at": now, "decline_reason": reason or False})
+        request.message_post(
+            body=self.env._(
+                "%(expert)s declined the offer%(reason)s.",
+                expert=offer.expert_id.name,
+                reason=f": {reason}" if reason else "",
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        if not request.crowd_offer_ids.filtered(lambda o: o.state == "pending"):
+            request._crowd_schedule_check(now)
+        return True
+
+    # ------------------------------------------------------------------ notifications
+    def _crowd_bus_payload(self):
+        self.ensure_one()
+        return {
+            "offer_id": self.id,
+            "request_id": self.request_id.id,
+            "request_name": self.request_id.name,
+            "state": self.state,
+            "round": self.round,
+            "rank": self.rank,
+            "distance_km": round(self.distance_km, 2),
+            "eta_min": round(self.eta_min, 1),
+            "expected_pay": self.expected_pay,
+            "currency": self.currency_id.name,
+            "expires_at": fields.Datetime.to_string(self.expires_at) if self.expires_at else None,
+        }
+
+    def _crowd_notify(self):
+        """Tell each expert about a new offer.
+
+        At once (cheap, after commit): an Odoo bus notification to the expert and the company's push
+        webhook. The chatter message with the mail template (rendering and e-mail are the slow part) is
+        queued for the notification cron, triggered immediately, so the dispatch itself stays fast.
+        """
+        for offer in self:
+            payload = offer._crowd_bus_payload()
+            offer.expert_id._bus_send("crowd_offer", payload)
+            offer.request_id.company_id._crowd_webhook_queue("offer.created", payload)
+        self.write({"mail_pending": True})
+        cron = self.env.ref("crowd_service.ir_cron_crowd_offer_notify", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    def _crowd_post_offer_messages(self):
+        """Chatter message (mail template, one rendering pass for the batch) to each offer's expert."""
+        template = self.env.ref("crowd_service.mail_template_crowd_offer", raise_if_not_found=False)
+        bodies, subjects = {}, {}
+        if template and self:
+            bodies = template._render_field("body_html", self.ids, compute_lang=True)
+            subjects = template._render_field("subject", self.ids, compute_lang=True)
+        for offer in self:
+            offer.request_id.message_post(
+                body=bodies.get(offer.id) or offer.explanation or "",
+                subject=subjects.get(offer.id) or offer.request_id.name,
+                partner_ids=offer.expert_id.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+        self.write({"mail_pending": False})
+
+    @api.model
+    def _cron_crowd_offer_notify(self, limit=500):
+        """Post the queued offer messages; safe with several workers (rows locked with SKIP LOCKED)."""
+        self.flush_model(["mail_pending"])
+        self.env.cr.execute(
+            "SELECT id FROM crowd_dispatch_offer WHERE mail_pending ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            [limit],
+        )
+        offers = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # an offer answered or withdrawn before its message went out needs no message any more
+        (offers - offers.filtered(lambda o: o.state == "pending")).write({"mail_pending": False})
+        offers.filtered(lambda o: o.state == "pending")._crowd_post_offer_messages()
+        return len(offers)

@@ -1,0 +1,188 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+import crowd_dispatch
+
+PRIORITIES = [("0", "Very Low"), ("1", "Low"), ("2", "Normal"), ("3", "High")]
+
+
+class CrowdDispatchRule(models.Model):
+    """Which pools, limits and offer behaviour apply to a request: the first matching rule wins."""
+
+    _name = "crowd.dispatch.rule"
+    _description = "Crowd Dispatch Rule"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    # --- matching (empty = any)
+    category_ids = fields.Many2many(
+        "maintenance.equipment.category", string="Equipment Categories", help="Empty: every category."
+    )
+    priority = fields.Selection(PRIORITIES, string="Priority", help="Empty: every priority.")
+    customer_ids = fields.Many2many(
+        "res.partner",
+        "crowd_dispatch_rule_customer_rel",
+        "rule_id",
+        "partner_id",
+        string="Customers",
+        help="Commercial partner of the request's site. Empty: every customer.",
+    )
+    maintenance_type = fields.Selection(
+        [("corrective", "Corrective"), ("preventive", "Preventive")], help="Empty: both types."
+    )
+    # --- pools and cascade
+    use_own = fields.Boolean("Own Technicians", default=True)
+    own_delay_min = fields.Float("Own After (min)", default=0.0)
+    use_partner = fields.Boolean("Service Partners", default=True)
+    partner_delay_min = fields.Float("Partners After (min)", default=10.0)
+    use_crowd = fields.Boolean("Crowd", default=True)
+    crowd_delay_min = fields.Float("Crowd After (min)", default=20.0)
+    # --- candidate limits
+    tier_policy = fields.Selection(
+        [
+            ("first_responder_first", "First responder first"),
+            ("any", "Any tier at or above the minimum"),
+            ("direct_specialist", "Specialists only"),
+        ],
+        default="first_responder_first",
+        required=True,
+    )
+    max_radius_km = fields.Float("Max Radius (km)", default=60.0)
+    min_rating = fields.Float("Minimum Rating", default=0.0)
+    certificate_policy = fields.Selection(
+        [("required", "Valid certificates required"), ("ignore", "Ignore certificates")],
+        default="required",
+        required=True,
+    )
+    weight_travel = fields.Float(default=0.35)
+    weight_skill_surplus = fields.Float(default=0.05)
+    weight_rating = fields.Float(default=0.15)
+    weight_cost = fields.Float(default=0.10)
+    weight_acceptance = fields.Float(default=0.15)
+    weight_fairness = fields.Float(default=0.10)
+    weight_sla_slack = fields.Float(default=0.10)
+    # --- offer behaviour
+    strategy = fields.Selection(
+        [("sequential", "One at a time"), ("broadcast", "Top N at once")], default="broadcast", required=True
+    )
+    top_n = fields.Integer("Offers per Round", default=3)
+    offer_timeout_min = fields.Float("Offer Timeout (min)", default=5.0)
+    max_rounds = fields.Integer(default=3)
+    sla_minutes_0 = fields.Integer("SLA Very Low (min)", default=2880)
+    sla_minutes_1 = fields.Integer("SLA Low (min)", default=480)
+    sla_minutes_2 = fields.Integer("SLA Normal (min)", default=240)
+    sla_minutes_3 = fields.Integer("SLA High (min)", default=60)
+    auto_dispatch = fields.Boolean("Dispatch on Creation", default=True)
+
+    _sql_constraints = [
+        ("radius_positive", "CHECK(max_radius_km > 0)", "The maximum radius must be positive."),
+        ("rating_range", "CHECK(min_rating >= 0 AND min_rating <= 5)", "The minimum rating is between 0 and 5."),
+        ("top_n_positive", "CHECK(top_n >= 1)", "At least one offer per round."),
+        ("rounds_positive", "CHECK(max_rounds >= 1)", "At least one round."),
+        ("timeout_positive", "CHECK(offer_timeout_min > 0)", "The offer timeout must be positive."),
+        (
+            "delays_positive",
+            "CHECK(own_delay_min >= 0 AND partner_delay_min >= 0 AND crowd_delay_min >= 0)",
+            "Cascade delays cannot be negative.",
+        ),
+    ]
+
+    @api.constrains("use_own", "use_partner", "use_crowd")
+    def _check_pools(self):
+        for rule in self:
+            if not (rule.use_own or rule.use_partner or rule.use_crowd):
+                raise ValidationError(self.env._("Rule %s enables no pool.", rule.name))
+
+    @api.constrains(
+        "weight_travel",
+        "weight_skill_surplus",
+        "weight_rating",
+        "weight_cost",
+        "weight_acceptance",
+        "weight_fairness",
+        "weight_sla_slack",
+        "sla_minutes_0",
+        "sla_minutes_1",
+        "sla_minutes_2",
+        "sla_minutes_3",
+    )
+    def _check_weights(self):
+        for rule in self:
+            if min(rule._weights_dict().values()) < 0:
+                raise ValidationError(self.env._("Score weights cannot be negative (rule %s).", rule.name))
+            if min(rule.sla_minutes_0, rule.sla_minutes_1, rule.sla_minutes_2, rule.sla_minutes_3) <= 0:
+                raise ValidationError(self.env._("SLA minutes must be positive (rule %s).", rule.name))
+
+    # ------------------------------------------------------------------ matching
+    def _matches(self, request):
+        """True when this rule applies to ``request`` (empty criteria match anything)."""
+        self.ensure_one()
+        if self.company_id != request.company_id:
+            return False
+        if self.category_ids and request.category_id not in self.category_ids:
+            return False
+        if self.priority and (request.priority or "0") != self.priority:
+            return False
+        if self.maintenance_type and request.maintenance_type != self.maintenance_type:
+            return False
+        if self.customer_ids:
+            customer = request._crowd_customer()
+            if not customer or customer not in self.customer_ids:
+                return False
+        return True
+
+    @api.model
+    def _find_for_request(self, request):
+        """The first active rule of the request's company (by sequence) that matches, or an empty recordset."""
+        # sudo: matching is a system decision; rules may be unreadable to the user who creates the request
+        rules = self.sudo().search([("company_id", "=", request.company_id.id)])
+        for rule in rules:
+            if rule._matches(request):
+                return rule
+        return self.browse()
+
+    # ------------------------------------------------------------------ engine inputs
+    def _sla_minutes(self, priority):
+        self.ensure_one()
+        return self[f"sla_minutes_{priority or '0'}"]
+
+    def _weights_dict(self):
+        self.ensure_one()
+        return {
+            "travel": self.weight_travel,
+            "skill_surplus": self.weight_skill_surplus,
+            "rating": self.weight_rating,
+            "cost": self.weight_cost,
+            "acceptance": self.weight_acceptance,
+            "fairness": self.weight_fairness,
+            "sla_slack": self.weight_sla_slack,
+        }
+
+    def _pool_steps(self):
+        """(pool, delay_min) pairs of the enabled pools, for the engine's cascade."""
+        self.ensure_one()
+        steps = []
+        for flag, pool, delay in (
+            ("use_own", crowd_dispatch.Pool.OWN, self.own_delay_min),
+            ("use_partner", crowd_dispatch.Pool.PARTNER, self.partner_delay_min),
+            ("use_crowd", crowd_dispatch.Pool.CROWD, self.crowd_delay_min),
+        ):
+            if self[flag]:
+                steps.append((pool, delay))
+        return steps
+
+    def _enabled_kinds(self):
+        """Expert kinds (res.partner.crowd_kind values) served by the enabled pools."""
+        self.ensure_one()
+        kinds = []
+        if self.use_own:
+            kinds.append("employee")
+        if self.use_partner:
+            kinds.append("partner")
+        if self.use_crowd:
+            kinds.append("freelance")
+        return kinds

@@ -1,0 +1,82 @@
+from odoo import fields, models
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    crowd_offer_ids = fields.One2many("crowd.dispatch.offer", "expert_id", string="Crowd Offers")
+    crowd_kpi_offer_count = fields.Integer("Offers Received", compute="_compute_crowd_kpis")
+    crowd_kpi_acceptance_rate = fields.Float(
+        "Acceptance Rate (%)", compute="_compute_crowd_kpis", help="Accepted / answered or expired offers."
+    )
+    crowd_kpi_jobs_done = fields.Integer("Jobs Done", compute="_compute_crowd_kpis")
+    crowd_kpi_on_time_rate = fields.Float(
+        "On-time Rate (%)", compute="_compute_crowd_kpis", help="Visits on site before the SLA deadline."
+    )
+    crowd_kpi_first_time_fix_rate = fields.Float(
+        "First-time Fix Rate (%)",
+        compute="_compute_crowd_kpis",
+        help="Jobs done without a follow-up escalation to a specialist.",
+    )
+    crowd_kpi_avg_rating = fields.Float("Average Rating", compute="_compute_crowd_kpis")
+
+    def _compute_crowd_kpis(self):
+        experts = self.filtered("id")
+        Offer = self.env["crowd.dispatch.offer"].sudo()
+        Request = self.env["maintenance.request"].sudo()
+        offers = {}
+        for expert, state, count in Offer._read_group(
+            [("expert_id", "in", experts.ids)], ["expert_id", "state"], ["__count"]
+        ):
+            offers.setdefault(expert.id, {})[state] = count
+        visits = {}
+        for expert, sla_met, count in Request._read_group(
+            [("crowd_expert_id", "in", experts.ids), ("crowd_on_site_at", "!=", False)],
+            ["crowd_expert_id", "crowd_sla_met"],
+            ["__count"],
+        ):
+            visits.setdefault(expert.id, {})[sla_met] = count
+        done = dict(
+            Request._read_group(
+                [("crowd_expert_id", "in", experts.ids), ("crowd_dispatch_state", "=", "done")],
+                ["crowd_expert_id"],
+                ["__count"],
+            )
+        )
+        escalated = dict(
+            Request._read_group(
+                [
+                    ("crowd_expert_id", "in", experts.ids),
+                    ("crowd_dispatch_state", "=", "done"),
+                    ("crowd_followup_ids", "!=", False),
+                ],
+                ["crowd_expert_id"],
+                ["__count"],
+            )
+        )
+        done = {p.id: c for p, c in done.items()}
+        escalated = {p.id: c for p, c in escalated.items()}
+        for partner in self:
+            counts = offers.get(partner.id, {})
+            answered = sum(counts.get(s, 0) for s in ("accepted", "declined", "expired"))
+            partner.crowd_kpi_offer_count = sum(counts.values())
+            partner.crowd_kpi_acceptance_rate = 100.0 * counts.get("accepted", 0) / answered if answered else 0.0
+            on_site = visits.get(partner.id, {})
+            total = sum(on_site.values())
+            partner.crowd_kpi_on_time_rate = 100.0 * on_site.get(True, 0) / total if total else 0.0
+            jobs = done.get(partner.id, 0)
+            partner.crowd_kpi_jobs_done = jobs
+            partner.crowd_kpi_first_time_fix_rate = (
+                100.0 * (jobs - escalated.get(partner.id, 0)) / jobs if jobs else 0.0
+            )
+            partner.crowd_kpi_avg_rating = partner.crowd_rating
+
+    def action_view_crowd_offers(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Offers"),
+            "res_model": "crowd.dispatch.offer",
+            "view_mode": "list,form",
+            "domain": [("expert_id", "=", self.id)],
+        }

@@ -1,0 +1,1 @@
+from . import crowd_dispatch_report

@@ -1,0 +1,71 @@
+from datetime import timedelta
+
+import psycopg2
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common_dispatch import CrowdDispatchCase
+
+
+@tagged("post_install", "-at_install", "crowd_dispatch")
+class TestDispatchRule(CrowdDispatchCase):
+    def test_first_matching_rule_wins_by_sequence(self):
+        Rule = self.env["crowd.dispatch.rule"]
+        self.rule.sequence = 10
+        pumps = Rule.create({"name": "Pumps", "sequence": 1, "category_ids": self.other_category.ids})
+        urgent = Rule.create(
+            {"name": "Urgent lifts", "sequence": 2, "category_ids": self.category.ids, "priority": "3"}
+        )
+        preventive = Rule.create({"name": "Preventive", "sequence": 3, "maintenance_type": "preventive"})
+        acme = Rule.create({"name": "Acme", "sequence": 4, "customer_ids": self.customer.ids})
+        other_site = self.env["res.partner"].create({"name": "Other customer"})
+        pump = self.env["maintenance.equipment"].create({"name": "Pump 1", "category_id": self.other_category.id})
+
+        self.assertEqual(self.make_request(priority="3").crowd_rule_id, urgent)
+        self.assertEqual(self.make_request(priority="2").crowd_rule_id, acme)
+        self.assertEqual(self.make_request(priority="2", maintenance_type="preventive").crowd_rule_id, preventive)
+        self.assertEqual(self.make_request(priority="2", crowd_site_id=other_site.id).crowd_rule_id, self.rule)
+        self.assertEqual(self.make_request(priority="2", equipment=pump).crowd_rule_id, pumps)
+        # order is by sequence, not by creation: moving Acme first makes it win for urgent requests too
+        acme.sequence = 0
+        self.assertEqual(self.make_request(priority="3").crowd_rule_id, acme)
+        # archived rules never match
+        acme.active = False
+        self.assertEqual(self.make_request(priority="3").crowd_rule_id, urgent)
+
+    def test_rule_of_another_company_never_matches(self):
+        other_company = self.env["res.company"].create({"name": "Other Co (test)"})
+        self.env["crowd.dispatch.rule"].create({"name": "Foreign", "sequence": -10, "company_id": other_company.id})
+        request = self.make_request()
+        self.assertEqual(request.crowd_rule_id, self.rule)
+
+    def test_sla_minutes_per_priority_come_from_the_rule(self):
+        self.rule.write({"sla_minutes_3": 45, "sla_minutes_2": 180})
+        urgent = self.make_request(priority="3")
+        normal = self.make_request(priority="2")
+        self.assertEqual(urgent._crowd_sla_minutes(), 45)
+        self.assertEqual(urgent.crowd_sla_deadline, self.now + timedelta(minutes=45))
+        self.assertEqual(normal.crowd_sla_deadline, self.now + timedelta(minutes=180))
+
+    @mute_logger("odoo.sql_db")
+    def test_rule_limits_are_validated(self):
+        with self.assertRaises(ValidationError):
+            self.rule.write({"use_own": False, "use_partner": False, "use_crowd": False})
+        with self.assertRaises(ValidationError):
+            self.rule.write({"weight_travel": -1})
+        with self.assertRaises(psycopg2.errors.CheckViolation), self.cr.savepoint():
+            self.rule.write({"max_radius_km": 0})
+            self.rule.flush_recordset()
+
+    def test_policy_maps_rule_values(self):
+        engine = self.env["crowd.dispatch.engine"]
+        self.rule.write(
+            {"use_own": True, "own_delay_min": 0, "use_partner": False, "crowd_delay_min": 20, "strategy": "sequential"}
+        )
+        policy = engine._policy(self.rule)
+        self.assertEqual([(s.pool.value, s.delay_min) for s in policy.pools], [("own", 0.0), ("crowd", 20.0)])
+        self.assertEqual(policy.strategy.value, "sequential")
+        self.assertEqual(policy.top_n, 1)
+        self.assertEqual(policy.tier_policy.value, "any")
