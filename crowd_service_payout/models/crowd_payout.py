@@ -299,9 +299,9 @@ class CrowdPayout(models.Model):
 
     def _expert_users(self):
         self.ensure_one()
-        expert = self.expert_id
-        users = expert.crowd_user_id | expert.with_context(active_test=False).user_ids
-        return users
+        # sudo: the expert's users may belong to other companies; only their ids are compared
+        expert = self.expert_id.sudo().with_context(active_test=False)
+        return (expert.crowd_user_id | expert.user_ids).with_env(self.env)
 
     def _approval_refusal(self, user):
         """Why ``user`` may not approve this payout now (a translated sentence), or False."""
@@ -579,7 +579,7 @@ class CrowdPayout(models.Model):
     def _bill_journal(self, company):
         journal = company.crowd_payout_journal_id
         if not journal:
-            journal = self.env["account.journal"].search(
+            journal = self.env["account.journal"].with_company(company).search(
                 [("company_id", "=", company.id), ("type", "=", "purchase")], limit=1
             )
         if not journal:
@@ -594,13 +594,19 @@ class CrowdPayout(models.Model):
 
         Safe against double clicks, retries and concurrent runs: payouts are locked
         (SKIP LOCKED) and their state re-checked inside the lock."""
-        payouts = self._lock_for_billing()
+        if not self.env.su:
+            if not self._is_approver():
+                raise AccessError(self.env._("Only a Payout Approver can bill payouts."))
+            self.check_access("write")
+        # sudo: access was checked above; experts of another company's pool and their jobs are
+        # not readable by the approver of this company, yet they are billed here.
+        payouts = self.sudo()._lock_for_billing()
         if not payouts:
             return self.env["account.move"]
-        groups = defaultdict(lambda: self.browse())
+        groups = defaultdict(payouts.browse)
         for payout in payouts:
             groups[payout._bill_group_key()] |= payout
-        moves = self.env["account.move"]
+        moves = payouts.env["account.move"]
         by_company = defaultdict(list)
         for key, group in groups.items():
             by_company[key[0]].append((key, group.sorted(lambda p: (p.date, p.id))))
@@ -623,7 +629,7 @@ class CrowdPayout(models.Model):
                     }
                 )
             company_moves = (
-                self.env["account.move"]
+                payouts.env["account.move"]
                 .with_company(company)
                 .with_context(default_move_type="in_invoice", tracking_disable=True)
                 .create(vals_list)
@@ -648,7 +654,7 @@ class CrowdPayout(models.Model):
             to_post = moves if post else moves.browse()
         if to_post:
             to_post.action_post()
-        return moves
+        return moves.with_env(self.env)
 
     @api.model
     def _cron_create_bills(self):

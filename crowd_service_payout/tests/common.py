@@ -16,7 +16,10 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
         cls.company = cls.env.company
         cls.env.user.groups_id |= cls.env.ref("crowd_service.group_crowd_manager")
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False, mail_notrack=False))
-        cls.skill_lift = cls.env["crowd.skill"].create({"name": "Lift hydraulics"})
+        skill_type = cls.env["crowd.skill.type"].create({"name": "Mechanics (payout tests)"})
+        cls.skill_lift = cls.env["crowd.skill"].create(
+            {"name": "Lift hydraulics", "code": "h7_lift_hydraulics", "skill_type_id": skill_type.id}
+        )
         cls.category_lift = cls.env["maintenance.equipment.category"].create(
             {"name": "Lifts", "company_id": cls.company.id}
         )
@@ -112,7 +115,7 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
             "crowd_expert_id": expert.id,
         }
         values.update(vals)
-        return cls.env["maintenance.request"].with_company(company).create(values)
+        return cls.env["maintenance.request"].with_company(company).with_context(crowd_no_auto_dispatch=True).create(values)
 
     @classmethod
     def _complete(cls, request, user=None):
