@@ -559,22 +559,45 @@ class CrowdPayout(models.Model):
         self.ensure_one()
         return (self.company_id, self.bill_partner_id, self.currency_id, self.date.strftime("%Y-%m"))
 
-    def _prepare_bill_line_vals(self):
+    def _prepare_bill_line_vals(self, line_defaults=None):
         self.ensure_one()
         request = self.request_id
         analytic = (
             request.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
         )
-        product = self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job")
-        vals = {
-            "product_id": product.id,
-            "name": f"{request.name} – {self.expert_id.name} – {fields.Date.to_string(self.date)}",
-            "quantity": 1.0,
-            "price_unit": self.amount,
-        }
-        if analytic:
-            vals["analytic_distribution"] = {str(analytic.id): 100.0}
+        vals = dict(line_defaults or {})
+        vals.update(
+            {
+                "product_id": self._bill_product().id,
+                "name": f"{request.name} – {self.expert_id.name} – {fields.Date.to_string(self.date)}",
+                "quantity": 1.0,
+                "price_unit": self.amount,
+                "crowd_payout_origin_id": self.id,
+                "analytic_distribution": {str(analytic.id): 100.0} if analytic else False,
+            }
+        )
         return vals
+
+    def _bill_product(self):
+        self.ensure_one()
+        return self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job")
+
+    @api.model
+    def _bill_line_defaults(self, company, partner, product):
+        """Expense account and taxes of a bill line, as account.move.line would compute them
+        from the product and the vendor's fiscal position, computed once per bill instead of
+        once per line (10,000 lines in the benchmark)."""
+        product = product.with_company(company)
+        fiscal_position = self.env["account.fiscal.position"].with_company(company)._get_fiscal_position(partner)
+        account = product.product_tmpl_id.get_product_accounts(fiscal_pos=fiscal_position)["expense"]
+        if not account:
+            return {}, fiscal_position
+        taxes = product.supplier_taxes_id.filtered_domain(self.env["account.tax"]._check_company_domain(company))
+        taxes = taxes or account.tax_ids.filtered(lambda tax: tax.type_tax_use == "purchase")
+        taxes = taxes._filter_taxes_by_company(company)
+        if fiscal_position:
+            taxes = fiscal_position.map_tax(taxes)
+        return {"account_id": account.id, "tax_ids": [Command.set(taxes.ids)]}, fiscal_position
 
     def _bill_journal(self, company):
         journal = company.crowd_payout_journal_id
@@ -616,6 +639,14 @@ class CrowdPayout(models.Model):
             vals_list = []
             for (__, partner, currency, period), group in company_groups:
                 period_end = fields.Date.end_of(group[0].date, "month")
+                defaults = {}
+                lines = []
+                for payout in group:
+                    product = payout._bill_product()
+                    if product not in defaults:
+                        defaults[product] = self._bill_line_defaults(company, partner, product)
+                    lines.append(Command.create(payout._prepare_bill_line_vals(defaults[product][0])))
+                fiscal_position = next(iter(defaults.values()))[1]
                 vals_list.append(
                     {
                         "move_type": "in_invoice",
@@ -625,7 +656,8 @@ class CrowdPayout(models.Model):
                         "invoice_date": min(today, period_end),
                         "ref": self.env._("Crowd payouts %(period)s (%(first)s)", period=period, first=group[0].name),
                         "invoice_origin": self.env._("Crowd payouts %(period)s", period=period),
-                        "invoice_line_ids": [Command.create(p._prepare_bill_line_vals()) for p in group],
+                        "fiscal_position_id": fiscal_position.id,
+                        "invoice_line_ids": lines,
                     }
                 )
             company_moves = (
@@ -634,16 +666,8 @@ class CrowdPayout(models.Model):
                 .with_context(default_move_type="in_invoice", tracking_disable=True)
                 .create(vals_list)
             )
-            for move, (__, group) in zip(company_moves, company_groups, strict=True):
-                lines = move.invoice_line_ids.sorted("id")
-                if len(lines) != len(group):
-                    raise UserError(self.env._("Bill %(bill)s does not have one line per payout.", bill=move.display_name))
-                for payout, line in zip(group, lines, strict=True):
-                    payout.move_line_id = line
-                    line.crowd_payout_origin_id = payout
             moves |= company_moves
-        # The state change is recorded on the bill (one message per bill, below), not per payout.
-        payouts.with_context(crowd_payout_system=True, tracking_disable=True).write({"state": "billed"})
+        payouts._link_bill_lines(moves)
         for move in moves:
             move.with_context(tracking_disable=False).message_post(
                 body=self.env._("Self-billing of %(count)s crowd payouts.", count=len(move.crowd_payout_ids))
@@ -655,6 +679,34 @@ class CrowdPayout(models.Model):
         if to_post:
             to_post.action_post()
         return moves.with_env(self.env)
+
+    def _link_bill_lines(self, moves):
+        """Point each payout of self at the line of ``moves`` made for it, and mark it billed.
+
+        One UPDATE for the whole run (10,000 payouts in the benchmark) instead of one write per
+        payout; the state change is recorded once per bill (see _create_bills), not per payout."""
+        self.env["account.move.line"].flush_model(["crowd_payout_origin_id", "move_id"])
+        self.flush_recordset()
+        updated = self.env.execute_query(
+            SQL(
+                """UPDATE crowd_payout p
+                      SET move_line_id = l.id, move_id = l.move_id, state = 'billed',
+                          write_uid = %s, write_date = (now() at time zone 'UTC')
+                     FROM account_move_line l
+                    WHERE l.crowd_payout_origin_id = p.id
+                      AND l.move_id IN %s
+                      AND p.id IN %s
+                      AND p.state = 'approved'
+                RETURNING p.id""",
+                self.env.uid,
+                tuple(moves.ids),
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(["move_line_id", "move_id", "state", "write_uid", "write_date"])
+        moves.invalidate_recordset(["crowd_payout_ids"])
+        if len(updated) != len(self):
+            raise UserError(self.env._("Some payouts could not be linked to their bill line; nothing was billed."))
 
     @api.model
     def _cron_create_bills(self):

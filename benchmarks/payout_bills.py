@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Approved payouts to vendor bills: 10,000 payouts in one billing run.
+
+Runs against an Odoo 18 database where crowd_service_payout is installed (with a chart of accounts):
+
+    PYTHONPATH=. python3 benchmarks/payout_bills.py -d DB --addons-path=/opt/odoo18/addons,. [-n 10000]
+
+Creates (batch create) N completed requests and N approved payouts spread over E experts (a fifth of
+them partner technicians billed to 4 partner companies) and two months, then times
+``crowd.payout._create_bills()``: locking, grouping per vendor and month, one vendor bill line per
+payout, linking each payout to its line, and (with --post) posting the bills. Everything is rolled
+back at the end unless --keep. The last line printed is JSON.
+Target (DESIGN.md): 10,000 approved payouts to vendor bills in under a minute.
+"""
+
+import argparse
+import json
+import sys
+import time
+from datetime import date, timedelta
+
+BENCH = "BENCH-PAYOUT"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--addons-path", default="/opt/odoo18/addons,.")
+    parser.add_argument("-n", "--payouts", type=int, default=10_000)
+    parser.add_argument("--experts", type=int, default=200)
+    parser.add_argument("--post", action="store_true", help="also post the bills (action_post)")
+    parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    import odoo  # noqa: PLC0415 - Odoo is only needed when the benchmark runs
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(["-d", args.database, f"--addons-path={args.addons_path}", "--log-level=warn"])
+    registry = Registry(args.database)
+    result = {"benchmark": "payout_bills", "payouts": args.payouts, "experts": args.experts, "post": args.post}
+    with registry.cursor() as cr:
+        ctx = {
+            "tracking_disable": True,
+            "mail_create_nolog": True,
+            "mail_notrack": True,
+            "crowd_no_auto_dispatch": True,
+        }
+        env = api.Environment(cr, SUPERUSER_ID, ctx)
+        company = env.company
+        t0 = time.perf_counter()
+        partner_companies = env["res.partner"].create(
+            [{"name": f"{BENCH} partner company {i}", "is_company": True} for i in range(4)]
+        )
+        experts = env["res.partner"].create(
+            [
+                {
+                    "name": f"{BENCH} expert {i}",
+                    "is_crowd_expert": True,
+                    "crowd_kind": "partner" if i % 5 == 0 else "freelance",
+                    "crowd_tier": "technician",
+                    "crowd_company_partner_id": partner_companies[i % 4].id if i % 5 == 0 else False,
+                }
+                for i in range(args.experts)
+            ]
+        )
+        package = env["crowd.service.package"].create({"name": f"{BENCH} package", "amount": 95.0})
+        team = env["maintenance.team"].search([("company_id", "in", [company.id, False])], limit=1)
+        if not team:
+            team = env["maintenance.team"].create({"name": BENCH, "company_id": company.id})
+        today = date.today()
+        months = [today.replace(day=1) - timedelta(days=1), today]  # last day of last month, today
+        requests = env["maintenance.request"].create(
+            [
+                {
+                    "name": f"{BENCH} job {i}",
+                    "maintenance_team_id": team.id,
+                    "company_id": company.id,
+                    "crowd_expert_id": experts[i % args.experts].id,
+                }
+                for i in range(args.payouts)
+            ]
+        )
+        payouts = env["crowd.payout"].create(
+            [
+                {
+                    "request_id": request.id,
+                    "expert_id": request.crowd_expert_id.id,
+                    "company_id": company.id,
+                    "package_id": package.id,
+                    "currency_id": package.currency_id.id,
+                    "base_amount": 95.0,
+                    "amount": 95.0 + (i % 7),
+                    "is_manual": False,
+                    "date": months[i % 2],
+                    "state": "approved",
+                }
+                for i, request in enumerate(requests)
+            ]
+        )
+        env.flush_all()
+        result["setup_s"] = round(time.perf_counter() - t0, 2)
+        print(f"setup: {len(payouts)} approved payouts for {len(experts)} experts in {result['setup_s']} s")
+
+        t1 = time.perf_counter()
+        moves = payouts._create_bills(post=args.post)
+        env.flush_all()
+        result["bill_s"] = round(time.perf_counter() - t1, 2)
+        billed = payouts.filtered(lambda p: p.state in ("billed", "paid") and p.move_line_id)
+        result["bills"] = len(moves)
+        result["lines"] = len(moves.invoice_line_ids)
+        result["billed_payouts"] = len(billed)
+        result["posted_bills"] = len(moves.filtered(lambda m: m.state == "posted"))
+        result["payouts_per_s"] = round(len(billed) / result["bill_s"], 1) if result["bill_s"] else None
+        print(
+            f"billing: {len(billed)} payouts -> {len(moves)} bills ({result['lines']} lines) "
+            f"in {result['bill_s']} s{' (posted)' if args.post else ''}"
+        )
+        t2 = time.perf_counter()
+        again = payouts._create_bills(post=args.post)
+        result["second_run_bills"] = len(again)
+        result["second_run_s"] = round(time.perf_counter() - t2, 2)
+        result["target_s"] = 60
+        result["ok"] = result["bill_s"] <= 60 and len(billed) == args.payouts and not again
+        if args.keep:
+            cr.commit()
+        else:
+            cr.rollback()
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
