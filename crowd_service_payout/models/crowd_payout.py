@@ -720,6 +720,17 @@ class CrowdPayout(models.Model):
             if not modules.module.current_test:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
+    @api.model
+    def _demo_finish(self, to_approve_ids, billed_ids, paid_ids):
+        """Demo data: approval activities, a posted bill and a paid bill."""
+        self.browse(to_approve_ids)._schedule_approval_activities()
+        self.browse(billed_ids)._create_bills(post=True)
+        paid_bills = self.browse(paid_ids)._create_bills(post=True)
+        if paid_bills:
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=paid_bills.ids
+            ).create({})._create_payments()
+
     def _release_from_bill(self):
         """The bill of these payouts was cancelled, reset to draft or deleted: back to approved."""
         payouts = self.filtered(lambda p: p.state in ("billed", "paid"))

@@ -77,6 +77,7 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
             cls._expert_vals("employee", "technician", name="Eve Employee")
         )
         cls.Package = cls.env["crowd.service.package"]
+        cls.Package.search([]).active = False  # demo packages would compete with the test ones
         cls.package_generic = cls.Package.create({"name": "Any job", "amount": 80.0, "sequence": 50})
         cls.package_technician = cls.Package.create(
             {"name": "Technician job", "amount": 100.0, "crowd_tier": "technician", "sequence": 20}
