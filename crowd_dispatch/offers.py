@@ -20,7 +20,7 @@ from datetime import timedelta
 import numpy as np
 
 from .errors import InvalidInput
-from .gates import Rejections, evaluate, next_pool_opening
+from .gates import Rejections, check_inputs, evaluate, next_pool_opening
 from .model import Job, OfferRecord, OfferState, Strategy, Tier, TierPolicy
 from .pool import to_epoch
 from .ranking import Candidate, rank_rows
@@ -67,6 +67,7 @@ def _check_history(history):
 
 def next_offers(job, pool, policy, history, now):
     """Decide the next step of the offer cascade for ``job`` at ``now`` (see the module docstring)."""
+    check_inputs(job, pool, policy, now)
     records = _check_history(history)
     accepted = [r for r in records if r.state is OfferState.ACCEPTED]
     if accepted:
