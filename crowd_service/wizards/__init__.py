@@ -1,0 +1,1 @@
+from . import crowd_expert_state_wizard
