@@ -3,7 +3,7 @@
 Each job may go to one of its K nearest experts that pass every hard gate (haversine
 distance; geodesic would cost ~60 us per arc). Arc cost, in minutes:
 ``eta + sla_penalty * max(0, minutes late at arrival)``. The problem is a min-cost flow
-(source -> job -> expert -> sink, expert capacity = capacity - load) solved by OR-Tools;
+(source -> job -> expert -> sink, expert slots = ceil(capacity - load)) solved by OR-Tools;
 every job also has an "unassigned" arc priced above any chain of reassignments, so the
 solver first staffs as many jobs as possible, then minimises cost.
 
@@ -121,7 +121,7 @@ def assign_batch(jobs, pool, policy, now, sla_penalty=1.0, k=20):
     _add_arcs(flow, np.full(n_jobs, source), job_nodes, np.ones(n_jobs), np.zeros(n_jobs))
     _add_arcs(flow, job_nodes, np.full(n_jobs, sink), np.ones(n_jobs), np.full(n_jobs, unassigned))
     assign_arcs = _add_arcs(flow, job_nodes[job_of], expert_nodes[slot], np.ones(n_arcs), costs)
-    _add_arcs(flow, expert_nodes, np.full(used.size, sink), np.floor(pool.free[used]), np.zeros(used.size))
+    _add_arcs(flow, expert_nodes, np.full(used.size, sink), np.ceil(pool.free[used]), np.zeros(used.size))
     flow.set_nodes_supplies(np.array([source, sink], dtype=np.int64), np.array([n_jobs, -n_jobs], dtype=np.int64))
     status = flow.solve()
     if status != flow.OPTIMAL:
@@ -133,7 +133,7 @@ def assign_batch(jobs, pool, policy, now, sla_penalty=1.0, k=20):
 def assign_greedy(jobs, pool, policy, now, sla_penalty=1.0):
     """Baseline: jobs in order, each to its nearest passing expert with capacity left."""
     jobs = _check(jobs, pool, policy, now, sla_penalty, None)
-    left = np.floor(pool.free).astype(np.int64)
+    left = np.ceil(pool.free).astype(np.int64)
     assignment = {}
     for job, (rows, _) in zip(jobs, candidate_arcs(jobs, pool, policy, now, sla_penalty, None)):
         free_rows = rows[left[rows] > 0]

@@ -11,13 +11,14 @@ last valid day is on or after that day. An expert is available when online, not 
 (``start <= now < end``). A pool step is open when ``now >= created_at + delay``.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 
 from .errors import InvalidInput
-from .geo import KM_PER_DEGREE_LAT, haversine_km
+from .geo import KM_PER_DEGREE_LAT, haversine_term, km_to_term, term_to_km
 from .model import Job, Policy, Tier, TierPolicy
 from .pool import POOLS, ExpertPool, check_code, to_epoch
 
@@ -190,14 +191,18 @@ def radius_limit_km(pool, policy, rows):
 
 
 def within_radius(job, pool, policy, rows):
-    """The ``rows`` within their radius limit of the job, with their haversine distance in km."""
-    limit = radius_limit_km(pool, policy, rows)
+    """The ``rows`` within their radius limit of the job, with their haversine distance in km.
+
+    Compares haversine terms (monotonic in distance) and takes the arcsine only for the rows kept.
+    """
     # Cheap latitude band first: the north-south gap alone is a lower bound of the distance.
-    band = np.abs(pool.lat[rows] - job.lat) * KM_PER_DEGREE_LAT <= limit * 1.001 + 1e-9
-    rows, limit = rows[band], limit[band]
-    distance = haversine_km(job.lat, job.lon, pool.lat[rows], pool.lon[rows])
-    within = distance <= limit
-    return rows[within], distance[within]
+    band = np.abs(pool.lat[rows] - job.lat) <= radius_limit_km(pool, policy, rows) * (1.001 / KM_PER_DEGREE_LAT)
+    rows = rows[band]
+    term = haversine_term(
+        math.radians(job.lat), math.radians(job.lon), pool.lat_rad[rows], pool.lon_rad[rows], pool.cos_lat[rows]
+    )
+    within = term <= np.minimum(pool.radius_term[rows], km_to_term(policy.max_radius_km))
+    return rows[within], term_to_km(term[within])
 
 
 def evaluate(job, pool, policy, now, exclude=()):

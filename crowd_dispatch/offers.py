@@ -20,7 +20,7 @@ from datetime import timedelta
 import numpy as np
 
 from .errors import InvalidInput
-from .gates import evaluate, next_pool_opening
+from .gates import Rejections, evaluate, next_pool_opening
 from .model import Job, OfferRecord, OfferState, Strategy, Tier, TierPolicy
 from .pool import to_epoch
 from .ranking import Candidate, rank_rows
@@ -85,7 +85,7 @@ def next_offers(job, pool, policy, history, now):
     if policy.tier_policy is TierPolicy.FIRST_RESPONDER_FIRST and rows.size:
         lowest = pool.tier[rows].min()
         keep = pool.tier[rows] == lowest
-        rejections = type(rejections)(rejections)
+        rejections = Rejections(rejections)
         rejections["tier"] += int(rows.size - np.count_nonzero(keep))
         rows, distance = rows[keep], distance[keep]
     result = rank_rows(job, pool, policy, now, count, rows, distance, rejections)

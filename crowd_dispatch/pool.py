@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .errors import InvalidInput
+from .geo import km_to_term
 from .model import Expert, Kind, Pool, Tier
 
 POOLS = tuple(Pool)  # pool code i in the arrays is POOLS[i]
@@ -38,7 +39,8 @@ def check_code(field_name, code):
 class ExpertPool:
     """Experts as numpy columns. Build with :meth:`from_experts`; treat as immutable.
 
-    Arrays (length ``size``): ``lat``, ``lon``, ``radius_km``, ``tier`` (rank 0..2),
+    Arrays (length ``size``): ``lat``, ``lon`` (degrees; also ``lat_rad``, ``lon_rad``, ``cos_lat``),
+    ``radius_km`` (and its haversine term ``radius_term``), ``tier`` (rank 0..2),
     ``pool`` (index into ``POOLS``), ``online``, ``busy_until`` (epoch seconds, -inf when
     free), ``capacity``, ``load``, ``free`` (capacity - load), ``rating``, ``acceptance``,
     ``cost``, ``recent_offers``, ``freelance``; derived scores ``cost_score`` and
@@ -80,6 +82,9 @@ class ExpertPool:
         self.lat = self._column(lambda e: e.lat, np.float64)
         self.lon = self._column(lambda e: e.lon, np.float64)
         self.radius_km = self._column(lambda e: e.radius_km, np.float64)
+        self.lat_rad, self.lon_rad = np.radians(self.lat), np.radians(self.lon)
+        self.cos_lat = np.cos(self.lat_rad)
+        self.radius_term = km_to_term(self.radius_km)
         self.tier = self._column(lambda e: e.tier.rank, np.int8)
         self.pool = self._column(lambda e: pool_code[e.pool], np.int8)
         self.online = self._column(lambda e: bool(e.online), np.bool_)

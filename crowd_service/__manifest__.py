@@ -34,8 +34,11 @@
         "views/menus.xml",
     ],
     "demo": [
+        "demo/crowd_skill_demo.xml",
+        "demo/maintenance_equipment_demo.xml",
+        "demo/crowd_expert_demo.xml",
+        "demo/maintenance_request_demo.xml",
         "demo/dispatch_demo.xml",
     ],
     "application": True,
-    "installable": True,
 }

@@ -4,10 +4,12 @@ import math
 from datetime import timedelta
 
 import pytest
-from conftest import BASE_LAT, BASE_LON, T0, make_expert, make_job, north, open_policy
+from conftest import BASE_LAT, BASE_LON, T0, make_expert, make_job, north, open_policy, random_experts
 from geopy.distance import geodesic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from crowd_dispatch import CRITERIA, ExpertPool, InvalidInput, Tier, Weights, explain, rank
+from crowd_dispatch import CRITERIA, ExpertPool, InvalidInput, Tier, Weights, evaluate, explain, rank
 
 
 def ranked(experts, job=None, policy=None, now=T0, **kwargs):
@@ -180,3 +182,31 @@ def test_explain_reasons():
 def test_scores_are_finite_with_zero_radius_policy():
     result = ranked([make_expert()], policy=open_policy(max_radius_km=0.0))
     assert len(result.candidates) == 1 and math.isfinite(result.candidates[0].score)
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 10_000),
+    north_km=st.floats(-40, 40),
+    max_radius=st.floats(1, 100),
+    k=st.integers(1, 30),
+)
+def test_ranked_candidates_pass_the_gates_within_geodesic_radius(seed, north_km, max_radius, k):
+    experts = random_experts(300, seed=seed, spread_km=50)
+    pool = ExpertPool.from_experts(experts)
+    job = make_job(lat=north(north_km))
+    policy = open_policy(max_radius_km=max_radius)
+    result = rank(job, pool, policy, T0, k=k)
+    gate_result = evaluate(job, pool, policy, T0)
+    gated = set(gate_result.index.tolist())
+    dropped_by_geodesic = result.rejections["radius"] - gate_result.rejections["radius"]
+    assert dropped_by_geodesic >= 0
+    if not dropped_by_geodesic:
+        assert len(result.candidates) == min(k, len(gated))
+    for candidate in result.candidates:
+        expert = experts[candidate.expert_id]
+        assert pool.row_of[candidate.expert_id] in gated
+        geodesic_km = geodesic((job.lat, job.lon), (expert.lat, expert.lon)).km
+        assert candidate.distance_km == pytest.approx(geodesic_km, rel=1e-12)
+        assert candidate.distance_km <= min(expert.radius_km, max_radius)
+        assert abs(sum(candidate.breakdown.values()) - candidate.score) <= 1e-9

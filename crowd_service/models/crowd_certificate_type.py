@@ -13,9 +13,7 @@ class CrowdCertificateType(models.Model):
         string="Validity (months)",
         help="Default validity of a new certificate of this type; 0 means it does not expire.",
     )
-    document_required = fields.Boolean(
-        help="A scan of the certificate must be attached before it can be verified."
-    )
+    document_required = fields.Boolean(help="A scan of the certificate must be attached before it can be verified.")
     issuing_body = fields.Char()
     reminder_days = fields.Integer(
         default=30, help="Days before expiry at which a renewal reminder activity is scheduled."

@@ -28,7 +28,11 @@ class CrowdExpertCertificate(models.Model):
     number = fields.Char(tracking=True)
     issue_date = fields.Date(tracking=True)
     expiry_date = fields.Date(
-        compute="_compute_expiry_date", store=True, readonly=False, precompute=True, tracking=True,
+        compute="_compute_expiry_date",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
         help="The certificate is valid up to and including this day. Empty: it does not expire.",
     )
     attachment_ids = fields.Many2many(
@@ -58,9 +62,7 @@ class CrowdExpertCertificate(models.Model):
         domain="[('share', '=', False)]",
         help="Receives the renewal reminder; defaults to the company's crowd manager.",
     )
-    company_id = fields.Many2one(
-        "res.company", related="partner_id.crowd_company_id", store=True, string="Company"
-    )
+    company_id = fields.Many2one("res.company", related="partner_id.crowd_company_id", store=True, string="Company")
     is_blocking = fields.Boolean(
         compute="_compute_is_blocking",
         store=True,
@@ -70,14 +72,6 @@ class CrowdExpertCertificate(models.Model):
     reminder_scheduled = fields.Boolean(
         copy=False, help="Technical: the renewal reminder for the current expiry date was scheduled."
     )
-
-    _sql_constraints = [
-        (
-            "dates_ordered",
-            "CHECK(expiry_date IS NULL OR issue_date IS NULL OR expiry_date >= issue_date)",
-            "A certificate cannot expire before it was issued.",
-        ),
-    ]
 
     @api.depends("type_id", "issue_date")
     def _compute_expiry_date(self):
@@ -89,9 +83,7 @@ class CrowdExpertCertificate(models.Model):
     def _compute_is_blocking(self):
         today = fields.Date.context_today(self)
         for cert in self:
-            cert.is_blocking = cert.state != "verified" or bool(
-                cert.expiry_date and cert.expiry_date < today
-            )
+            cert.is_blocking = cert.state != "verified" or bool(cert.expiry_date and cert.expiry_date < today)
 
     @api.depends("type_id", "partner_id", "number")
     def _compute_display_name(self):
@@ -123,21 +115,17 @@ class CrowdExpertCertificate(models.Model):
         today = fields.Date.context_today(self)
         for cert in self:
             if cert.state not in ("pending", "expired"):
-                raise UserError(
-                    self.env._("Only a certificate to verify can be verified (%s).", cert.display_name)
-                )
+                raise UserError(self.env._("Only a certificate to verify can be verified (%s).", cert.display_name))
             if cert.type_id.document_required and not cert.attachment_ids:
                 raise UserError(
-                    self.env._(
-                        "Attach the document of certificate %s before verifying it.", cert.display_name
-                    )
+                    self.env._("Attach the document of certificate %s before verifying it.", cert.display_name)
                 )
             if cert.expiry_date and cert.expiry_date < today:
                 raise UserError(
                     self.env._(
-                        "Certificate %s expired on %s: it cannot be verified.",
-                        cert.display_name,
-                        cert.expiry_date,
+                        "Certificate %(cert)s expired on %(date)s: it cannot be verified.",
+                        cert=cert.display_name,
+                        date=cert.expiry_date,
                     )
                 )
         self.write({"state": "verified", "verified_by_id": self.env.user.id, "verified_on": today})
@@ -194,9 +182,7 @@ class CrowdExpertCertificate(models.Model):
                 ("expiry_date", ">=", today),
             ]
         )
-        to_remind = candidates.filtered(
-            lambda c: c.expiry_date - timedelta(days=c.type_id.reminder_days) <= today
-        )
+        to_remind = candidates.filtered(lambda c: c.expiry_date - timedelta(days=c.type_id.reminder_days) <= today)
         for cert in to_remind:
             cert.activity_schedule(
                 act_type_xmlid="mail.mail_activity_data_todo",

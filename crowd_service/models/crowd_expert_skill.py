@@ -7,9 +7,7 @@ class CrowdExpertSkill(models.Model):
     _description = "Crowd Expert Skill"
     _order = "partner_id, skill_type_id, level_progress desc, id"
 
-    partner_id = fields.Many2one(
-        "res.partner", string="Expert", required=True, ondelete="cascade", index=True
-    )
+    partner_id = fields.Many2one("res.partner", string="Expert", required=True, ondelete="cascade", index=True)
     skill_id = fields.Many2one("crowd.skill", string="Skill", required=True, ondelete="cascade")
     skill_type_id = fields.Many2one(related="skill_id.skill_type_id", store=True, string="Skill Type")
     level_id = fields.Many2one(
@@ -23,9 +21,7 @@ class CrowdExpertSkill(models.Model):
     verified = fields.Boolean()
     verified_by_id = fields.Many2one("res.users", string="Verified By", readonly=True)
     verified_on = fields.Date(readonly=True)
-    company_id = fields.Many2one(
-        "res.company", related="partner_id.crowd_company_id", store=True, string="Company"
-    )
+    company_id = fields.Many2one("res.company", related="partner_id.crowd_company_id", store=True, string="Company")
 
     _sql_constraints = [
         (

@@ -17,18 +17,12 @@ class CrowdRequiredSkill(models.Model):
         domain="[('skill_type_id', '=', skill_type_id)]",
         help="Leave empty when any level of the skill is enough.",
     )
-    min_level_progress = fields.Integer(
-        related="min_level_id.level_progress", store=True, string="Minimum Progress"
-    )
+    min_level_progress = fields.Integer(related="min_level_id.level_progress", store=True, string="Minimum Progress")
     category_id = fields.Many2one(
         "maintenance.equipment.category", string="Equipment Category", ondelete="cascade", index=True
     )
-    equipment_id = fields.Many2one(
-        "maintenance.equipment", string="Equipment", ondelete="cascade", index=True
-    )
-    request_id = fields.Many2one(
-        "maintenance.request", string="Maintenance Request", ondelete="cascade", index=True
-    )
+    equipment_id = fields.Many2one("maintenance.equipment", string="Equipment", ondelete="cascade", index=True)
+    request_id = fields.Many2one("maintenance.request", string="Maintenance Request", ondelete="cascade", index=True)
 
     @api.constrains("skill_id", "min_level_id")
     def _check_level_type(self):
@@ -43,15 +37,13 @@ class CrowdRequiredSkill(models.Model):
                     )
                 )
 
-    @api.constrains("category_id", "equipment_id", "request_id")
+    @api.constrains("skill_id", "category_id", "equipment_id", "request_id")
     def _check_owner(self):
         for line in self:
             owners = [o for o in (line.category_id, line.equipment_id, line.request_id) if o]
             if len(owners) != 1:
                 raise ValidationError(
-                    self.env._(
-                        "A required skill belongs to exactly one equipment category, equipment or request."
-                    )
+                    self.env._("A required skill belongs to exactly one equipment category, equipment or request.")
                 )
 
     @api.onchange("skill_id")

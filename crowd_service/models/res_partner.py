@@ -42,7 +42,9 @@ class ResPartner(models.Model):
         CROWD_STATES, string="Pool Status", default="candidate", required=True, tracking=True, copy=False
     )
     crowd_state_reason = fields.Char(
-        string="Status Reason", tracking=True, copy=False,
+        string="Status Reason",
+        tracking=True,
+        copy=False,
         help="Why the expert was suspended or offboarded (required for these statuses).",
     )
     crowd_radius_km = fields.Float(string="Service Radius (km)", default=30.0)
@@ -201,9 +203,7 @@ class ResPartner(models.Model):
         """Geolocate from the address with base_geolocalize when it is installed (network call)."""
         if not hasattr(self, "geo_localize"):
             raise UserError(
-                self.env._(
-                    "Geolocation needs the module base_geolocalize; enter the latitude and longitude by hand."
-                )
+                self.env._("Geolocation needs the module base_geolocalize; enter the latitude and longitude by hand.")
             )
         return self.geo_localize()
 
@@ -238,9 +238,13 @@ class ResPartner(models.Model):
         result = dict.fromkeys(self.ids, True)
         if not self:
             return result
-        blocked = self.env["crowd.expert.blackout"].sudo()._read_group(
-            [("partner_id", "in", self.ids), ("date_from", "<=", dt), ("date_to", ">=", dt)],
-            ["partner_id"],
+        blocked = (
+            self.env["crowd.expert.blackout"]
+            .sudo()
+            ._read_group(
+                [("partner_id", "in", self.ids), ("date_from", "<=", dt), ("date_to", ">=", dt)],
+                ["partner_id"],
+            )
         )
         for (partner,) in blocked:
             result[partner.id] = False

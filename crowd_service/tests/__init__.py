@@ -1,3 +1,7 @@
+from . import test_expert_pool
+from . import test_certificate
+from . import test_asset_defaults
+from . import test_security
 from . import test_dispatch_rule
 from . import test_dispatch_flow
 from . import test_dispatch_concurrency
