@@ -20,7 +20,7 @@ from datetime import timedelta
 import numpy as np
 
 from .errors import InvalidInput
-from .gates import Rejections, evaluate, next_pool_opening
+from .gates import Rejections, check_inputs, evaluate, next_pool_opening
 from .model import Job, OfferRecord, OfferState, Strategy, Tier, TierPolicy
 from .pool import to_epoch
 from .ranking import Candidate, rank_rows
@@ -65,8 +65,24 @@ def _check_history(history):
     return records
 
 
+def _rank_by_tier_policy(job, pool, policy, now, count, gated):
+    """Rank the gated experts; under FIRST_RESPONDER_FIRST only the lowest tier that yields candidates."""
+    if policy.tier_policy is not TierPolicy.FIRST_RESPONDER_FIRST or not gated.index.size:
+        return rank_rows(job, pool, policy, now, count, gated.index, gated.distance_km, gated.rejections)
+    tiers = pool.tier[gated.index]
+    for tier in np.unique(tiers):  # ascending: first responders, technicians, specialists
+        keep = tiers == tier
+        rejections = Rejections(gated.rejections)
+        rejections["tier"] += int(keep.size - np.count_nonzero(keep))
+        result = rank_rows(job, pool, policy, now, count, gated.index[keep], gated.distance_km[keep], rejections)
+        if result.candidates:
+            return result
+    return result
+
+
 def next_offers(job, pool, policy, history, now):
     """Decide the next step of the offer cascade for ``job`` at ``now`` (see the module docstring)."""
+    check_inputs(job, pool, policy, now)
     records = _check_history(history)
     accepted = [r for r in records if r.state is OfferState.ACCEPTED]
     if accepted:
@@ -81,14 +97,7 @@ def next_offers(job, pool, policy, history, now):
         return OfferDecision("escalate", reason=f"all {policy.max_rounds} offer rounds exhausted", round=round_number)
     count = policy.top_n if policy.strategy is Strategy.BROADCAST else 1
     gated = evaluate(job, pool, policy, now, exclude={r.expert_id for r in records})
-    rows, distance, rejections = gated.index, gated.distance_km, gated.rejections
-    if policy.tier_policy is TierPolicy.FIRST_RESPONDER_FIRST and rows.size:
-        lowest = pool.tier[rows].min()
-        keep = pool.tier[rows] == lowest
-        rejections = Rejections(rejections)
-        rejections["tier"] += int(rows.size - np.count_nonzero(keep))
-        rows, distance = rows[keep], distance[keep]
-    result = rank_rows(job, pool, policy, now, count, rows, distance, rejections)
+    result = _rank_by_tier_policy(job, pool, policy, now, count, gated)
     if result.candidates:
         expires = offer_expiry(now, policy)
         offers = tuple(Offer(c.expert_id, round_number, now, expires, c) for c in result.candidates)

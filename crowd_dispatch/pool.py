@@ -37,7 +37,7 @@ def check_code(field_name, code):
 
 
 class ExpertPool:
-    """Experts as numpy columns. Build with :meth:`from_experts`; treat as immutable.
+    """Experts as numpy columns. Build with :meth:`from_experts`; treat as immutable (rebuild on change).
 
     Arrays (length ``size``): ``lat``, ``lon`` (degrees; also ``lat_rad``, ``lon_rad``, ``cos_lat``),
     ``radius_km`` (and its haversine term ``radius_term``), ``tier`` (rank 0..2),
@@ -51,7 +51,11 @@ class ExpertPool:
     """
 
     def __init__(self, experts):
+        """Validate and index ``experts`` (an iterable of :class:`Expert`); same as :meth:`from_experts`."""
         self.experts = tuple(experts)
+        for i, expert in enumerate(self.experts):
+            if not isinstance(expert, Expert):
+                raise InvalidInput(f"experts[{i}]", f"must be an Expert, got {type(expert).__name__}")
         self.size = len(self.experts)
         self.ids = [e.id for e in self.experts]
         self.row_of = {}
@@ -59,20 +63,15 @@ class ExpertPool:
             if expert_id in self.row_of:
                 raise InvalidInput(f"experts[{row}].id", f"duplicate expert id {expert_id!r}")
             self.row_of[expert_id] = row
+        self._build_scalars()
+        self._build_skills()
+        self._build_certificates()
+        self._build_windows()
 
     @classmethod
     def from_experts(cls, experts):
-        """Build the columnar pool from an iterable of :class:`Expert`."""
-        experts = list(experts)
-        for i, expert in enumerate(experts):
-            if not isinstance(expert, Expert):
-                raise InvalidInput(f"experts[{i}]", f"must be an Expert, got {type(expert).__name__}")
-        pool = cls(experts)
-        pool._build_scalars()
-        pool._build_skills()
-        pool._build_certificates()
-        pool._build_windows()
-        return pool
+        """Build the columnar pool from an iterable of :class:`Expert` (done once; ranking reuses it)."""
+        return cls(experts)
 
     def _column(self, getter, dtype):
         return np.fromiter((getter(e) for e in self.experts), dtype=dtype, count=self.size)

@@ -159,6 +159,8 @@ def test_escalate_to_specialist_builds_a_follow_up_job():
         (lambda: next_offers(make_job(), LINE, open_policy(), [record(1, 0)], T0), "history[0].round"),
         (lambda: record(1, 1, state="maybe"), "offer.state"),
         (lambda: next_offers(make_job(), LINE, open_policy(), [], None), "now"),
+        (lambda: next_offers(make_job(), LINE, "policy", [record(1, 1)], T0), "policy"),
+        (lambda: next_offers(make_job(), [make_expert()], open_policy(), [], T0), "pool"),
         (lambda: Policy(top_n=0), "policy.top_n"),
         (lambda: Policy(max_rounds=-1), "policy.max_rounds"),
         (lambda: Policy(strategy="shout"), "policy.strategy"),
