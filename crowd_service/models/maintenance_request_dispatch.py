@@ -170,9 +170,8 @@ class MaintenanceRequest(models.Model):
         """SLA response minutes: the matching dispatch rule's value for the request's priority wins."""
         self.ensure_one()
         rule = self.crowd_rule_id or self.env["crowd.dispatch.rule"]._find_for_request(self)
-        if rule:
-            return rule._sla_minutes(self.priority)
-        return super()._crowd_sla_minutes()
+        minutes = rule._sla_minutes(self.priority) if rule else 0
+        return minutes or super()._crowd_sla_minutes()
 
     def _crowd_expected_pay(self, expert):
         """What the expert earns for this job; the payout addon overrides this."""
@@ -290,7 +289,8 @@ class MaintenanceRequest(models.Model):
             if vals:
                 request.write(vals)
             if request.crowd_rule_id and not any("crowd_sla_deadline" in v for v in vals_list):
-                request.crowd_sla_deadline = request.crowd_requested_at + timedelta(
+                # same start as the SLA compute of the expert pool, now with the rule's minutes
+                request.crowd_sla_deadline = (request.create_date or now) + timedelta(
                     minutes=request._crowd_sla_minutes()
                 )
         if not self.env.context.get("crowd_no_auto_dispatch"):
