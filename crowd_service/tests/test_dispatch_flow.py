@@ -356,7 +356,7 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.rule.auto_dispatch = False
         request = self.make_request()
         action = request.with_user(self.dispatcher).action_crowd_assign_wizard()
-        wizard_form = Form(self.env["crowd.assign.wizard"].with_user(self.dispatcher).with_context(action["context"]))
+        wizard_form = Form(self.env["crowd.assign.wizard"].with_user(self.dispatcher).with_context(**action["context"]))
         wizard = wizard_form.save()
         self.assertEqual(wizard.line_ids.sorted("sequence")[0].expert_id, self.near)
         self.assertTrue(all(wizard.line_ids.mapped("explanation")))
