@@ -303,7 +303,10 @@ class CrowdDispatchEngine(models.AbstractModel):
     def _rank(self, request, now, k=10, exclude=()):
         """Ranked candidates for a manual choice: list of dicts with the engine's explanation."""
         job, pool, policy, _rule = self._inputs(request, now)
-        result = rank(job, pool, policy, now, k=k, exclude=tuple(exclude))
+        try:
+            result = rank(job, pool, policy, now, k=k, exclude=tuple(exclude))
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
         return [self._candidate_vals(candidate) for candidate in result.candidates]
 
     @api.model
@@ -337,7 +340,10 @@ class CrowdDispatchEngine(models.AbstractModel):
         """
         request.ensure_one()
         job, pool, policy, _rule = self._inputs(request, now)
-        decision = next_offers(job, pool, policy, self._history(request), now)
+        try:
+            decision = next_offers(job, pool, policy, self._history(request), now)
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
         action = _value(decision, "action")
         if action == "offer" and decision.offers:
             self._write_offers(request, decision, policy, now)

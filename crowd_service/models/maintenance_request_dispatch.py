@@ -302,7 +302,12 @@ class MaintenanceRequest(models.Model):
                     and request.crowd_dispatch_state == "new"
                     and (request.crowd_latitude or request.crowd_longitude)
                 ):
-                    request._crowd_dispatch_step(now)
+                    # a dispatch problem must not prevent reporting the request: hand it to a dispatcher
+                    try:
+                        with self.env.cr.savepoint():
+                            request._crowd_dispatch_step(now)
+                    except UserError as exc:
+                        request._crowd_escalate(str(exc), now=now)
         return requests
 
     # ------------------------------------------------------------------ dispatch

@@ -20,7 +20,16 @@ class TestDispatchFlow(CrowdDispatchCase):
 
     # ------------------------------------------------------------------ offers
     def test_auto_dispatch_writes_ranked_offers(self):
-        request = self.make_request()
+        sent = []
+        Partner = self.env.registry["res.partner"]
+        original_bus_send = Partner._bus_send
+
+        def bus_send(partners, notification_type, message, **kwargs):
+            sent.extend((partner.id, notification_type, message.get("offer_id")) for partner in partners)
+            return original_bus_send(partners, notification_type, message, **kwargs)
+
+        with patch.object(Partner, "_bus_send", bus_send):
+            request = self.make_request()
         self.assertEqual(request.crowd_dispatch_state, "offered")
         self.assertEqual(request.crowd_dispatched_at, self.now)
         self.assertEqual(request.crowd_offered_at, self.now)
@@ -38,6 +47,8 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertGreater(first.eta_min, 0)
         self.assertEqual(first.expected_pay, 0.0)
         self.assertEqual(request.crowd_next_check_at, first.expires_at)
+        # the expert's phone hears about it on the Odoo bus at once
+        self.assertIn((self.near.id, "crowd_offer", first.id), sent)
         # the expert is told in the chatter, by the notification cron right after the dispatch
         self.assertTrue(all(offers.mapped("mail_pending")))
         self.assertFalse(request.message_ids.filtered(lambda m: self.near in m.partner_ids))
