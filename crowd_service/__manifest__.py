@@ -16,6 +16,7 @@
         "views/crowd_skill_views.xml",
         "views/crowd_certificate_type_views.xml",
         "views/crowd_expert_certificate_views.xml",
+        "wizards/crowd_expert_state_wizard_views.xml",
         "views/res_partner_views.xml",
         "views/maintenance_equipment_category_views.xml",
         "views/maintenance_equipment_views.xml",

@@ -3,7 +3,7 @@ from datetime import datetime
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import CrowdCase
@@ -223,3 +223,19 @@ class TestExpertPool(CrowdCase):
                 }
             )
         self.assertFalse(self.expert.crowd_blackout_ids)
+
+    def test_state_wizard(self):
+        self.expert.action_crowd_activate()
+        Wizard = self.env["crowd.expert.state.wizard"].with_context(
+            active_model="res.partner", active_ids=self.expert.ids, default_transition="suspend"
+        )
+        with Form(Wizard) as form:
+            self.assertEqual(form.partner_ids[:], self.expert)
+            form.reason = "Safety incident"
+        form.record.action_confirm()
+        self.assertEqual(self.expert.crowd_state, "suspended")
+        self.assertEqual(self.expert.crowd_state_reason, "Safety incident")
+        wizard = Wizard.create({"transition": "offboard", "reason": "Left the region"})
+        wizard.action_confirm()
+        self.assertEqual(self.expert.crowd_state, "offboarded")
+        self.assertEqual(self.expert.crowd_state_reason, "Left the region")
