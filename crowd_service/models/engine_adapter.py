@@ -108,7 +108,8 @@ class CrowdDispatchEngine(models.AbstractModel):
     @api.model
     def _candidate_rows(self, request, rule, now):
         """SQL prefilter of a large pool: active, online experts of the request's company in the enabled
-        pools whose home base lies in the bounding box of the rule's radius around the site.
+        pools whose home base lies in the bounding box of the rule's radius around the site and whose
+        cost per job fits the request's cost ceiling (when it has one).
 
         Returns one dict per expert with the columns the engine needs (no ORM read: 10,000s of experts).
         """
@@ -120,6 +121,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         lat_min, lat_max, lon_min, lon_max = self._bounding_box(
             request.crowd_latitude, request.crowd_longitude, rule.max_radius_km
         )
+        ceiling = request.crowd_cost_ceiling or 0.0
         self.env.cr.execute(
             SQL(
                 """SELECT p.id, p.crowd_kind, p.crowd_tier, p.partner_latitude, p.partner_longitude,
@@ -132,13 +134,16 @@ class CrowdDispatchEngine(models.AbstractModel):
                       AND p.crowd_kind IN %s
                       AND (p.crowd_company_id = %s OR p.crowd_company_id IS NULL)
                       AND p.partner_latitude BETWEEN %s AND %s
-                      AND p.partner_longitude BETWEEN %s AND %s""",
+                      AND p.partner_longitude BETWEEN %s AND %s
+                      AND (%s <= 0 OR COALESCE(p.crowd_cost_per_job, 0) <= %s)""",
                 tuple(kinds),
                 request.company_id.id,
                 lat_min,
                 lat_max,
                 lon_min,
                 lon_max,
+                ceiling,
+                ceiling,
             )
         )
         return self.env.cr.dictfetchall()

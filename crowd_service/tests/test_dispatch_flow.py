@@ -163,6 +163,13 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertNotIn(self.far.id, ids, "20 km is outside the 10 km box")
         self.assertEqual(set(ids), {self.near.id, self.mid.id})
 
+    def test_cost_ceiling_keeps_expensive_experts_out(self):
+        self.near.crowd_cost_per_job = 300.0
+        self.mid.crowd_cost_per_job = 90.0
+        request = self.make_request(crowd_cost_ceiling=100.0)
+        self.assertEqual(request.crowd_offer_ids.expert_id, self.mid | self.far)
+        self.assertNotIn(self.near, request.crowd_offer_ids.expert_id)
+
     # ------------------------------------------------------------------ timers
     def test_expiry_and_next_round_by_cron(self):
         self.rule.strategy = "sequential"
