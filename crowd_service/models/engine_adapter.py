@@ -13,7 +13,19 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 import crowd_dispatch
-from crowd_dispatch import Expert, ExpertPool, Job, OfferRecord, Policy, PoolStep, Weights, explain, next_offers, rank
+from crowd_dispatch import (
+    Expert,
+    ExpertPool,
+    Job,
+    OfferRecord,
+    Policy,
+    PoolStep,
+    Weights,
+    escalate_to_specialist,
+    explain,
+    next_offers,
+    rank,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -329,6 +341,22 @@ class CrowdDispatchEngine(models.AbstractModel):
             "tier": _value(candidate, "tier"),
             "expert_pool": _value(candidate, "pool"),
         }
+
+    @api.model
+    def _specialist_skills(self, request, diagnosis):
+        """{skill code: minimum level} of a specialist follow-up of ``request``: the engine merges the
+        diagnosis levels into the request's skills, keeping the higher level."""
+        skills = {}
+        for line in request.crowd_required_skill_ids:
+            skills[line.skill_id.code] = max(
+                skills.get(line.skill_id.code, 0), int(line.min_level_id.level_progress or 0)
+            )
+        now = request._crowd_now()
+        job = Job(id=request.id, lat=0.0, lon=0.0, created_at=now, sla_deadline=now, skills=skills)
+        try:
+            return dict(escalate_to_specialist(job, diagnosis, now=now).skills)
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Escalation of %(name)s: %(error)s", name=request.name, error=exc)) from exc
 
     @api.model
     def _explanation(self, reasons):

@@ -503,32 +503,40 @@ class MaintenanceRequest(models.Model):
         return followup
 
     def _crowd_raise_required_skills(self, parent, required_skills):
-        """Copy the parent's request-level required skills and raise/add those given."""
+        """Required skills of this specialist follow-up: the parent's, raised/extended by the diagnosis
+        (``required_skills`` {skill_id: level_id}); the engine's ``escalate_to_specialist`` merges them."""
         Required = self.env["crowd.required.skill"].sudo()
-        lines = {}
-        for line in Required.search([("request_id", "=", parent.id)]):
-            lines[line.skill_id.id] = line.min_level_id.id
+        Level = self.env["crowd.skill.level"].sudo()
+        parent_lines = parent.crowd_required_skill_ids
+        candidates = {}  # skill -> level records the merged level may come from
+        for line in parent_lines:
+            candidates.setdefault(line.skill_id, Level)
+            candidates[line.skill_id] |= line.min_level_id
+        diagnosis = {}
         for skill_id, level_id in required_skills.items():
-            current = self.env["crowd.skill.level"].browse(lines.get(skill_id))
-            new = self.env["crowd.skill.level"].browse(level_id)
-            if not current or new.level_progress > current.level_progress:
-                lines[skill_id] = level_id
-        Required.search([("request_id", "=", self.id)]).unlink()
-        if lines:
-            Required.create(
-                [
-                    {"request_id": self.id, "skill_id": skill_id, "min_level_id": level_id}
-                    for skill_id, level_id in lines.items()
-                ]
+            skill, level = self.env["crowd.skill"].sudo().browse(skill_id), Level.browse(level_id)
+            candidates[skill] = candidates.get(skill, Level) | level
+            diagnosis[skill.code] = int(level.level_progress or 0)
+        merged = self.env["crowd.dispatch.engine"]._specialist_skills(parent, diagnosis)
+        vals_list = []
+        for skill, levels in candidates.items():
+            progress = merged.get(skill.code, 0)
+            level = (
+                levels.filtered(lambda lv, p=progress: lv.level_progress == p)[:1]
+                or levels.sorted("level_progress")[-1:]
             )
+            vals_list.append({"request_id": self.id, "skill_id": skill.id, "min_level_id": level.id})
+        self.crowd_required_skill_ids.sudo().unlink()
+        Required.create(vals_list)
 
     # ------------------------------------------------------------------ cron
     @api.model
-    def _cron_crowd_dispatch(self, limit=CRON_BATCH):
+    def _cron_crowd_dispatch(self, limit=CRON_BATCH, request_ids=None):
         """Expire due offers and run the next round of due requests.
 
         Idempotent and safe with several workers: each due request is row-locked with SKIP LOCKED
         (requests before offers, the same order as an acceptance) and handled by exactly one worker.
+        ``request_ids`` restricts the run to these requests (tests, manual runs).
         """
         now = self._crowd_now()
         self.env["maintenance.request"].flush_model(["crowd_dispatch_state", "crowd_next_check_at"])
@@ -540,12 +548,15 @@ class MaintenanceRequest(models.Model):
                       AND (r.crowd_next_check_at <= %s
                            OR EXISTS (SELECT 1 FROM crowd_dispatch_offer o
                                        WHERE o.request_id = r.id AND o.state = 'pending' AND o.expires_at <= %s))
+                      AND (%s IS NULL OR r.id = ANY(%s))
                     ORDER BY r.crowd_next_check_at NULLS FIRST, r.id
                     LIMIT %s
                     FOR UPDATE OF r SKIP LOCKED""",
                 OPEN_DISPATCH_STATES,
                 now,
                 now,
+                None if request_ids is None else True,
+                list(request_ids or []),
                 limit,
             )
         )

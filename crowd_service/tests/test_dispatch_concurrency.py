@@ -237,6 +237,7 @@ class TestCronConcurrency(TransactionCase):
             request = env["maintenance.request"].browse(self.ids["request"])
             request.message_ids.unlink()
             request.unlink()
+            env["crowd.dispatch.offer"].search([("expert_id", "in", self.ids["experts"])]).unlink()
             env["maintenance.equipment"].browse(self.ids["equipment"]).unlink()
             env["maintenance.equipment.category"].browse(self.ids["category"]).unlink()
             env["crowd.dispatch.rule"].browse(self.ids["rule"]).unlink()
@@ -259,7 +260,7 @@ class TestCronConcurrency(TransactionCase):
                 with self.registry.cursor() as cr:
                     env = self._env(cr)
                     barrier.wait(timeout=10)
-                    processed.append(env["maintenance.request"]._cron_crowd_dispatch())
+                    processed.append(env["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]]))
                     cr.commit()
             except Exception as exc:  # reported by the assertion below
                 processed.append(repr(exc))
@@ -281,4 +282,6 @@ class TestCronConcurrency(TransactionCase):
         self.assertEqual(offers, [(first_expert, 1, "expired"), (second_expert, 2, "pending")])
         # a third run at the same moment has nothing to do (idempotent)
         with self.registry.cursor() as cr:
-            self.assertEqual(self._env(cr)["maintenance.request"]._cron_crowd_dispatch(), 0)
+            cron_run = self._env(cr)["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]])
+            self.assertEqual(cron_run, 0)
+            cr.rollback()

