@@ -60,10 +60,12 @@ class MaintenanceRequest(models.Model):
         string="Dispatch State",
         default="new",
         required=True,
+        readonly=True,
         copy=False,
         index=True,
         tracking=True,
         group_expand="_group_expand_crowd_dispatch_state",
+        help="Changed only through the dispatch actions, which refuse invalid transitions.",
     )
     crowd_rule_id = fields.Many2one("crowd.dispatch.rule", string="Dispatch Rule", copy=False, check_company=True)
     crowd_requested_at = fields.Datetime("Reported At", copy=False, readonly=True)
