@@ -3,13 +3,12 @@
 import logging
 from datetime import timedelta
 
-from geopy.distance import great_circle
-
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 import crowd_dispatch
+from crowd_dispatch.geo import geodesic_km
 from crowd_dispatch.model import check_position
 
 _logger = logging.getLogger(__name__)
@@ -430,7 +429,7 @@ class MaintenanceRequest(models.Model):
         now = self._crowd_now()
         vals = {"crowd_checkin_latitude": lat, "crowd_checkin_longitude": lon}
         if self.crowd_latitude or self.crowd_longitude:
-            distance = great_circle((lat, lon), (self.crowd_latitude, self.crowd_longitude)).km
+            distance = geodesic_km(lat, lon, self.crowd_latitude, self.crowd_longitude)
             vals.update(crowd_checkin_distance_km=distance, crowd_checkin_far=distance > CHECKIN_FAR_KM)
         self._crowd_set_state("on_site", now=now, **vals)
         if vals.get("crowd_checkin_far"):
