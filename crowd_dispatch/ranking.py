@@ -79,7 +79,10 @@ def criteria(job, pool, policy, now, rows, distance_km):
     surplus_levels = np.zeros(rows.size)
     surplus = np.zeros(rows.size)
     for code, level in job.skills.items():
-        extra = np.clip(pool.skills[rows, pool.skill_vocab[code]] - level, 0, None)
+        column = pool.skill_vocab.get(code)
+        if column is None:  # nobody in the pool has the skill: no row passed the skill gate
+            continue
+        extra = np.clip(pool.skills[rows, column] - level, 0, None)
         surplus_levels += extra
         surplus += np.minimum(extra, SURPLUS_CAP) / SURPLUS_CAP
     if job.skills:

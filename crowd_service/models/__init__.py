@@ -18,3 +18,4 @@ from . import maintenance_request_dispatch
 from . import res_partner_kpi
 from . import engine_adapter
 from . import res_company_webhook
+from . import res_config_settings_webhook

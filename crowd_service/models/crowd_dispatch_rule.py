@@ -3,6 +3,7 @@ from odoo.exceptions import ValidationError
 
 import crowd_dispatch
 
+SLA_HELP = "Minutes from the report to the SLA deadline for this priority; 0 = the company's default."
 PRIORITIES = [("0", "Very Low"), ("1", "Low"), ("2", "Normal"), ("3", "High")]
 
 
@@ -72,10 +73,10 @@ class CrowdDispatchRule(models.Model):
     top_n = fields.Integer("Offers per Round", default=3)
     offer_timeout_min = fields.Float("Offer Timeout (min)", default=5.0)
     max_rounds = fields.Integer(default=3)
-    sla_minutes_0 = fields.Integer("SLA Very Low (min)", default=2880)
-    sla_minutes_1 = fields.Integer("SLA Low (min)", default=480)
-    sla_minutes_2 = fields.Integer("SLA Normal (min)", default=240)
-    sla_minutes_3 = fields.Integer("SLA High (min)", default=60)
+    sla_minutes_0 = fields.Integer("SLA Very Low (min)", help=SLA_HELP)
+    sla_minutes_1 = fields.Integer("SLA Low (min)", help=SLA_HELP)
+    sla_minutes_2 = fields.Integer("SLA Normal (min)", help=SLA_HELP)
+    sla_minutes_3 = fields.Integer("SLA High (min)", help=SLA_HELP)
     auto_dispatch = fields.Boolean("Dispatch on Creation", default=True)
 
     _sql_constraints = [
@@ -114,8 +115,8 @@ class CrowdDispatchRule(models.Model):
         for rule in self:
             if min(rule._weights_dict().values()) < 0:
                 raise ValidationError(self.env._("Score weights cannot be negative (rule %s).", rule.name))
-            if min(rule.sla_minutes_0, rule.sla_minutes_1, rule.sla_minutes_2, rule.sla_minutes_3) <= 0:
-                raise ValidationError(self.env._("SLA minutes must be positive (rule %s).", rule.name))
+            if min(rule.sla_minutes_0, rule.sla_minutes_1, rule.sla_minutes_2, rule.sla_minutes_3) < 0:
+                raise ValidationError(self.env._("SLA minutes cannot be negative (rule %s).", rule.name))
 
     # ------------------------------------------------------------------ matching
     def _matches(self, request):
@@ -147,6 +148,7 @@ class CrowdDispatchRule(models.Model):
 
     # ------------------------------------------------------------------ engine inputs
     def _sla_minutes(self, priority):
+        """The rule's SLA minutes for ``priority``; 0 when the rule leaves it to the company."""
         self.ensure_one()
         return self[f"sla_minutes_{priority or '0'}"]
 

@@ -13,7 +13,19 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 import crowd_dispatch
-from crowd_dispatch import Expert, ExpertPool, Job, OfferRecord, Policy, PoolStep, Weights, explain, next_offers, rank
+from crowd_dispatch import (
+    Expert,
+    ExpertPool,
+    Job,
+    OfferRecord,
+    Policy,
+    PoolStep,
+    Weights,
+    escalate_to_specialist,
+    explain,
+    next_offers,
+    rank,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -108,7 +120,8 @@ class CrowdDispatchEngine(models.AbstractModel):
     @api.model
     def _candidate_rows(self, request, rule, now):
         """SQL prefilter of a large pool: active, online experts of the request's company in the enabled
-        pools whose home base lies in the bounding box of the rule's radius around the site.
+        pools whose home base lies in the bounding box of the rule's radius around the site and whose
+        cost per job fits the request's cost ceiling (when it has one).
 
         Returns one dict per expert with the columns the engine needs (no ORM read: 10,000s of experts).
         """
@@ -120,6 +133,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         lat_min, lat_max, lon_min, lon_max = self._bounding_box(
             request.crowd_latitude, request.crowd_longitude, rule.max_radius_km
         )
+        ceiling = request.crowd_cost_ceiling or 0.0
         self.env.cr.execute(
             SQL(
                 """SELECT p.id, p.crowd_kind, p.crowd_tier, p.partner_latitude, p.partner_longitude,
@@ -132,13 +146,16 @@ class CrowdDispatchEngine(models.AbstractModel):
                       AND p.crowd_kind IN %s
                       AND (p.crowd_company_id = %s OR p.crowd_company_id IS NULL)
                       AND p.partner_latitude BETWEEN %s AND %s
-                      AND p.partner_longitude BETWEEN %s AND %s""",
+                      AND p.partner_longitude BETWEEN %s AND %s
+                      AND (%s <= 0 OR COALESCE(p.crowd_cost_per_job, 0) <= %s)""",
                 tuple(kinds),
                 request.company_id.id,
                 lat_min,
                 lat_max,
                 lon_min,
                 lon_max,
+                ceiling,
+                ceiling,
             )
         )
         return self.env.cr.dictfetchall()
@@ -303,7 +320,10 @@ class CrowdDispatchEngine(models.AbstractModel):
     def _rank(self, request, now, k=10, exclude=()):
         """Ranked candidates for a manual choice: list of dicts with the engine's explanation."""
         job, pool, policy, _rule = self._inputs(request, now)
-        result = rank(job, pool, policy, now, k=k, exclude=tuple(exclude))
+        try:
+            result = rank(job, pool, policy, now, k=k, exclude=tuple(exclude))
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
         return [self._candidate_vals(candidate) for candidate in result.candidates]
 
     @api.model
@@ -323,6 +343,22 @@ class CrowdDispatchEngine(models.AbstractModel):
         }
 
     @api.model
+    def _specialist_skills(self, request, diagnosis):
+        """{skill code: minimum level} of a specialist follow-up of ``request``: the engine merges the
+        diagnosis levels into the request's skills, keeping the higher level."""
+        skills = {}
+        for line in request.crowd_required_skill_ids:
+            skills[line.skill_id.code] = max(
+                skills.get(line.skill_id.code, 0), int(line.min_level_id.level_progress or 0)
+            )
+        now = request._crowd_now()
+        job = Job(id=request.id, lat=0.0, lon=0.0, created_at=now, sla_deadline=now, skills=skills)
+        try:
+            return dict(escalate_to_specialist(job, diagnosis, now=now).skills)
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Escalation of %(name)s: %(error)s", name=request.name, error=exc)) from exc
+
+    @api.model
     def _explanation(self, reasons):
         """The engine explains a candidate as a list of plain-language reasons."""
         if isinstance(reasons, str):
@@ -337,7 +373,10 @@ class CrowdDispatchEngine(models.AbstractModel):
         """
         request.ensure_one()
         job, pool, policy, _rule = self._inputs(request, now)
-        decision = next_offers(job, pool, policy, self._history(request), now)
+        try:
+            decision = next_offers(job, pool, policy, self._history(request), now)
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
         action = _value(decision, "action")
         if action == "offer" and decision.offers:
             self._write_offers(request, decision, policy, now)

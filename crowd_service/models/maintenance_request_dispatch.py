@@ -1,13 +1,14 @@
+# pylint: disable=consider-merging-classes-inherited
+# (dispatch extension kept apart from the expert-pool file on purpose: one feature per file)
 import logging
 from datetime import timedelta
-
-from geopy.distance import great_circle
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 import crowd_dispatch
+from crowd_dispatch.geo import geodesic_km
 from crowd_dispatch.model import check_position
 
 _logger = logging.getLogger(__name__)
@@ -58,10 +59,12 @@ class MaintenanceRequest(models.Model):
         string="Dispatch State",
         default="new",
         required=True,
+        readonly=True,
         copy=False,
         index=True,
         tracking=True,
         group_expand="_group_expand_crowd_dispatch_state",
+        help="Changed only through the dispatch actions, which refuse invalid transitions.",
     )
     crowd_rule_id = fields.Many2one("crowd.dispatch.rule", string="Dispatch Rule", copy=False, check_company=True)
     crowd_requested_at = fields.Datetime("Reported At", copy=False, readonly=True)
@@ -170,9 +173,8 @@ class MaintenanceRequest(models.Model):
         """SLA response minutes: the matching dispatch rule's value for the request's priority wins."""
         self.ensure_one()
         rule = self.crowd_rule_id or self.env["crowd.dispatch.rule"]._find_for_request(self)
-        if rule:
-            return rule._sla_minutes(self.priority)
-        return super()._crowd_sla_minutes()
+        minutes = rule._sla_minutes(self.priority) if rule else 0
+        return minutes or super()._crowd_sla_minutes()
 
     def _crowd_expected_pay(self, expert):
         """What the expert earns for this job; the payout addon overrides this."""
@@ -290,7 +292,8 @@ class MaintenanceRequest(models.Model):
             if vals:
                 request.write(vals)
             if request.crowd_rule_id and not any("crowd_sla_deadline" in v for v in vals_list):
-                request.crowd_sla_deadline = request.crowd_requested_at + timedelta(
+                # same start as the SLA compute of the expert pool, now with the rule's minutes
+                request.crowd_sla_deadline = (request.create_date or now) + timedelta(
                     minutes=request._crowd_sla_minutes()
                 )
         if not self.env.context.get("crowd_no_auto_dispatch"):
@@ -300,7 +303,12 @@ class MaintenanceRequest(models.Model):
                     and request.crowd_dispatch_state == "new"
                     and (request.crowd_latitude or request.crowd_longitude)
                 ):
-                    request._crowd_dispatch_step(now)
+                    # a dispatch problem must not prevent reporting the request: hand it to a dispatcher
+                    try:
+                        with self.env.cr.savepoint():
+                            request._crowd_dispatch_step(now)
+                    except UserError as exc:
+                        request._crowd_escalate(str(exc), now=now)
         return requests
 
     # ------------------------------------------------------------------ dispatch
@@ -421,7 +429,7 @@ class MaintenanceRequest(models.Model):
         now = self._crowd_now()
         vals = {"crowd_checkin_latitude": lat, "crowd_checkin_longitude": lon}
         if self.crowd_latitude or self.crowd_longitude:
-            distance = great_circle((lat, lon), (self.crowd_latitude, self.crowd_longitude)).km
+            distance = geodesic_km(lat, lon, self.crowd_latitude, self.crowd_longitude)
             vals.update(crowd_checkin_distance_km=distance, crowd_checkin_far=distance > CHECKIN_FAR_KM)
         self._crowd_set_state("on_site", now=now, **vals)
         if vals.get("crowd_checkin_far"):
@@ -496,32 +504,40 @@ class MaintenanceRequest(models.Model):
         return followup
 
     def _crowd_raise_required_skills(self, parent, required_skills):
-        """Copy the parent's request-level required skills and raise/add those given."""
+        """Required skills of this specialist follow-up: the parent's, raised/extended by the diagnosis
+        (``required_skills`` {skill_id: level_id}); the engine's ``escalate_to_specialist`` merges them."""
         Required = self.env["crowd.required.skill"].sudo()
-        lines = {}
-        for line in Required.search([("request_id", "=", parent.id)]):
-            lines[line.skill_id.id] = line.min_level_id.id
+        Level = self.env["crowd.skill.level"].sudo()
+        parent_lines = parent.crowd_required_skill_ids
+        candidates = {}  # skill -> level records the merged level may come from
+        for line in parent_lines:
+            candidates.setdefault(line.skill_id, Level)
+            candidates[line.skill_id] |= line.min_level_id
+        diagnosis = {}
         for skill_id, level_id in required_skills.items():
-            current = self.env["crowd.skill.level"].browse(lines.get(skill_id))
-            new = self.env["crowd.skill.level"].browse(level_id)
-            if not current or new.level_progress > current.level_progress:
-                lines[skill_id] = level_id
-        Required.search([("request_id", "=", self.id)]).unlink()
-        if lines:
-            Required.create(
-                [
-                    {"request_id": self.id, "skill_id": skill_id, "min_level_id": level_id}
-                    for skill_id, level_id in lines.items()
-                ]
+            skill, level = self.env["crowd.skill"].sudo().browse(skill_id), Level.browse(level_id)
+            candidates[skill] = candidates.get(skill, Level) | level
+            diagnosis[skill.code] = int(level.level_progress or 0)
+        merged = self.env["crowd.dispatch.engine"]._specialist_skills(parent, diagnosis)
+        vals_list = []
+        for skill, levels in candidates.items():
+            progress = merged.get(skill.code, 0)
+            level = (
+                levels.filtered(lambda lv, p=progress: lv.level_progress == p)[:1]
+                or levels.sorted("level_progress")[-1:]
             )
+            vals_list.append({"request_id": self.id, "skill_id": skill.id, "min_level_id": level.id})
+        self.crowd_required_skill_ids.sudo().unlink()
+        Required.create(vals_list)
 
     # ------------------------------------------------------------------ cron
     @api.model
-    def _cron_crowd_dispatch(self, limit=CRON_BATCH):
+    def _cron_crowd_dispatch(self, limit=CRON_BATCH, request_ids=None):
         """Expire due offers and run the next round of due requests.
 
         Idempotent and safe with several workers: each due request is row-locked with SKIP LOCKED
         (requests before offers, the same order as an acceptance) and handled by exactly one worker.
+        ``request_ids`` restricts the run to these requests (tests, manual runs).
         """
         now = self._crowd_now()
         self.env["maintenance.request"].flush_model(["crowd_dispatch_state", "crowd_next_check_at"])
@@ -533,12 +549,15 @@ class MaintenanceRequest(models.Model):
                       AND (r.crowd_next_check_at <= %s
                            OR EXISTS (SELECT 1 FROM crowd_dispatch_offer o
                                        WHERE o.request_id = r.id AND o.state = 'pending' AND o.expires_at <= %s))
+                      AND (%s IS NULL OR r.id = ANY(%s))
                     ORDER BY r.crowd_next_check_at NULLS FIRST, r.id
                     LIMIT %s
                     FOR UPDATE OF r SKIP LOCKED""",
                 OPEN_DISPATCH_STATES,
                 now,
                 now,
+                None if request_ids is None else True,
+                list(request_ids or []),
                 limit,
             )
         )

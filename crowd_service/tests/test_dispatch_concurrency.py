@@ -1,3 +1,6 @@
+# pylint: disable=invalid-commit
+# Concurrency needs committed data seen by separate transactions; every commit here is on a
+# cursor of its own, and the data is removed afterwards.
 import threading
 import time
 from datetime import timedelta
@@ -144,3 +147,141 @@ class TestAcceptanceConcurrency(TransactionCase):
         offers, (state, _expert_id) = self._committed_states()
         self.assertEqual(offers, {first: "accepted", second: "withdrawn"})
         self.assertEqual(state, "assigned")
+
+
+@tagged("post_install", "-at_install", "crowd_dispatch")
+class TestCronConcurrency(TransactionCase):
+    """Two cron workers wake up at the same moment: each due request is handled by exactly one of them."""
+
+    def setUp(self):
+        super().setUp()
+        self.ids = self._commit_setup()
+        self.addCleanup(self._cleanup)
+
+    def _env(self, cr):
+        cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+
+    def _commit_setup(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            category = env["maintenance.equipment.category"].create({"name": "Cron concurrency (test)"})
+            equipment = env["maintenance.equipment"].create({"name": "Cron lift", "category_id": category.id})
+            rule = env["crowd.dispatch.rule"].create(
+                {
+                    "name": "Cron concurrency (test)",
+                    "sequence": -1000,
+                    "category_ids": [(6, 0, category.ids)],
+                    "own_delay_min": 0,
+                    "partner_delay_min": 0,
+                    "crowd_delay_min": 0,
+                    "tier_policy": "any",
+                    "strategy": "sequential",
+                    "offer_timeout_min": 5,
+                    "max_rounds": 3,
+                    "auto_dispatch": True,
+                }
+            )
+            experts = env["res.partner"].create(
+                [
+                    {
+                        "name": f"Cron Expert {i}",
+                        "is_crowd_expert": True,
+                        "crowd_kind": "freelance",
+                        "crowd_tier": "technician",
+                        "crowd_state": "active",
+                        "crowd_online": True,
+                        "crowd_radius_km": 50,
+                        "crowd_max_jobs": 3,
+                        "crowd_rating": 4.5,
+                        "partner_latitude": SITE[0] + 0.001 * i,
+                        "partner_longitude": SITE[1],
+                    }
+                    for i in (1, 2)
+                ]
+            )
+            request = env["maintenance.request"].create(
+                {
+                    "name": "Cron concurrent lift",
+                    "equipment_id": equipment.id,
+                    "crowd_latitude": SITE[0],
+                    "crowd_longitude": SITE[1],
+                }
+            )
+            first = request.crowd_offer_ids
+            self.assertEqual(first.expert_id, experts[0])
+            # make the first offer due: sent 6 minutes ago, timeout 5
+            env.flush_all()
+            cr.execute(
+                """UPDATE crowd_dispatch_offer SET sent_at = sent_at - interval '6 minutes',
+                          expires_at = expires_at - interval '6 minutes' WHERE id = %s""",
+                [first.id],
+            )
+            cr.execute(
+                "UPDATE maintenance_request SET crowd_next_check_at = %s WHERE id = %s",
+                [fields.Datetime.now() - timedelta(minutes=1), request.id],
+            )
+            cr.commit()
+            return {
+                "request": request.id,
+                "first": first.id,
+                "experts": experts.ids,
+                "rule": rule.id,
+                "equipment": equipment.id,
+                "category": category.id,
+            }
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            request = env["maintenance.request"].browse(self.ids["request"])
+            request.message_ids.unlink()
+            request.unlink()
+            env["crowd.dispatch.offer"].search([("expert_id", "in", self.ids["experts"])]).unlink()
+            env["maintenance.equipment"].browse(self.ids["equipment"]).unlink()
+            env["maintenance.equipment.category"].browse(self.ids["category"]).unlink()
+            env["crowd.dispatch.rule"].browse(self.ids["rule"]).unlink()
+            env["res.partner"].browse(self.ids["experts"]).unlink()
+            cr.commit()
+
+    def test_two_cron_workers_handle_a_due_request_once(self):
+        barrier = threading.Barrier(2)
+        processed = []
+        Request = self.registry["maintenance.request"]
+        original_step = Request._crowd_dispatch_step
+
+        def slow_step(request, now=None):
+            result = original_step(request, now)
+            time.sleep(0.5)  # hold the row lock while the other worker looks for due requests
+            return result
+
+        def worker():
+            try:
+                with self.registry.cursor() as cr:
+                    env = self._env(cr)
+                    barrier.wait(timeout=10)
+                    processed.append(env["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]]))
+                    cr.commit()
+            except Exception as exc:  # reported by the assertion below
+                processed.append(repr(exc))
+
+        self.patch(Request, "_crowd_dispatch_step", slow_step)
+        threads = [threading.Thread(target=worker) for _i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertEqual(sorted(processed), [0, 1], processed)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT expert_id, round, state FROM crowd_dispatch_offer WHERE request_id = %s ORDER BY round",
+                [self.ids["request"]],
+            )
+            offers = cr.fetchall()
+        first_expert, second_expert = self.ids["experts"]
+        self.assertEqual(offers, [(first_expert, 1, "expired"), (second_expert, 2, "pending")])
+        # a third run at the same moment has nothing to do (idempotent)
+        with self.registry.cursor() as cr:
+            cron_run = self._env(cr)["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]])
+            self.assertEqual(cron_run, 0)
+            cr.rollback()

@@ -20,7 +20,16 @@ class TestDispatchFlow(CrowdDispatchCase):
 
     # ------------------------------------------------------------------ offers
     def test_auto_dispatch_writes_ranked_offers(self):
-        request = self.make_request()
+        sent = []
+        Partner = self.env.registry["res.partner"]
+        original_bus_send = Partner._bus_send
+
+        def bus_send(partners, notification_type, message, **kwargs):
+            sent.extend((partner.id, notification_type, message.get("offer_id")) for partner in partners)
+            return original_bus_send(partners, notification_type, message, **kwargs)
+
+        with patch.object(Partner, "_bus_send", bus_send):
+            request = self.make_request()
         self.assertEqual(request.crowd_dispatch_state, "offered")
         self.assertEqual(request.crowd_dispatched_at, self.now)
         self.assertEqual(request.crowd_offered_at, self.now)
@@ -38,10 +47,12 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertGreater(first.eta_min, 0)
         self.assertEqual(first.expected_pay, 0.0)
         self.assertEqual(request.crowd_next_check_at, first.expires_at)
+        # the expert's phone hears about it on the Odoo bus at once
+        self.assertIn((self.near.id, "crowd_offer", first.id), sent)
         # the expert is told in the chatter, by the notification cron right after the dispatch
         self.assertTrue(all(offers.mapped("mail_pending")))
         self.assertFalse(request.message_ids.filtered(lambda m: self.near in m.partner_ids))
-        self.assertEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 2)
+        self.assertGreaterEqual(self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify(), 2)
         messages = request.message_ids.filtered(lambda m: self.near in m.partner_ids)
         self.assertEqual(len(messages), 1, "the expert is a recipient of an offer message")
         self.assertIn("Nina", messages.body)
@@ -151,6 +162,13 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertIn(self.mid.id, ids)
         self.assertNotIn(self.far.id, ids, "20 km is outside the 10 km box")
         self.assertEqual(set(ids), {self.near.id, self.mid.id})
+
+    def test_cost_ceiling_keeps_expensive_experts_out(self):
+        self.near.crowd_cost_per_job = 300.0
+        self.mid.crowd_cost_per_job = 90.0
+        request = self.make_request(crowd_cost_ceiling=100.0)
+        self.assertEqual(request.crowd_offer_ids.expert_id, self.mid | self.far)
+        self.assertNotIn(self.near, request.crowd_offer_ids.expert_id)
 
     # ------------------------------------------------------------------ timers
     def test_expiry_and_next_round_by_cron(self):
@@ -322,10 +340,14 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertEqual(request.crowd_dispatch_state, "en_route")
 
     def test_escalate_to_specialist(self):
-        responder = self.make_expert("Fast Fiona", km=0.1, tier="first_responder")
+        responder = self.make_expert("Fast Fiona", km=0.1, tier="first_responder", level=self.level_basic)
         specialist = self.make_expert("Special Sam", km=15.0, tier="specialist", level=self.level_expert)
+        self.make_expert("Basic Bob", km=1.0, tier="specialist", level=self.level_basic)
         self.rule.tier_policy = "first_responder_first"
-        request = self.make_request(crowd_cost_ceiling=250.0)
+        request = self.make_request(
+            crowd_cost_ceiling=250.0,
+            crowd_required_skill_ids=[(0, 0, {"skill_id": self.skill.id, "min_level_id": self.level_basic.id})],
+        )
         request.crowd_offer_ids.filtered(lambda o: o.expert_id == responder).action_accept()
         request.action_crowd_check_in(*SITE)
         with self.assertRaisesRegex(UserError, "diagnosis"):
@@ -338,6 +360,12 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertEqual(followup.crowd_min_tier, "specialist")
         self.assertIn("board swap", followup.crowd_diagnosis)
         self.assertEqual(followup.crowd_cost_ceiling, 250.0)
+        # the diagnosis raised the required level from basic to expert (merged by the engine)
+        self.assertEqual(
+            [(line.skill_id, line.min_level_id) for line in followup.crowd_required_skill_ids],
+            [(self.skill, self.level_expert)],
+        )
+        self.assertEqual(request.crowd_required_skill_ids.min_level_id, self.level_basic, "the parent is unchanged")
         self.assertEqual(request.crowd_dispatch_state, "done")
         self.assertEqual(followup.crowd_dispatch_state, "offered")
         self.assertEqual(followup.crowd_offer_ids.expert_id, specialist)
@@ -356,7 +384,7 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.rule.auto_dispatch = False
         request = self.make_request()
         action = request.with_user(self.dispatcher).action_crowd_assign_wizard()
-        wizard_form = Form(self.env["crowd.assign.wizard"].with_user(self.dispatcher).with_context(action["context"]))
+        wizard_form = Form(self.env["crowd.assign.wizard"].with_user(self.dispatcher).with_context(**action["context"]))
         wizard = wizard_form.save()
         self.assertEqual(wizard.line_ids.sorted("sequence")[0].expert_id, self.near)
         self.assertTrue(all(wizard.line_ids.mapped("explanation")))

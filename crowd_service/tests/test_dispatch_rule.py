@@ -42,12 +42,18 @@ class TestDispatchRule(CrowdDispatchCase):
         self.assertEqual(request.crowd_rule_id, self.rule)
 
     def test_sla_minutes_per_priority_come_from_the_rule(self):
-        self.rule.write({"sla_minutes_3": 45, "sla_minutes_2": 180})
+        self.rule.write({"sla_minutes_3": 45, "sla_minutes_2": 180, "sla_minutes_1": 0})
+        self.company.crowd_sla_minutes_1 = 600
         urgent = self.make_request(priority="3")
         normal = self.make_request(priority="2")
+        low = self.make_request(priority="1")
         self.assertEqual(urgent._crowd_sla_minutes(), 45)
-        self.assertEqual(urgent.crowd_sla_deadline, self.now + timedelta(minutes=45))
-        self.assertEqual(normal.crowd_sla_deadline, self.now + timedelta(minutes=180))
+        self.assertEqual(urgent.crowd_sla_deadline, urgent.create_date + timedelta(minutes=45))
+        self.assertEqual(normal.crowd_sla_deadline, normal.create_date + timedelta(minutes=180))
+        self.assertEqual(low._crowd_sla_minutes(), 600, "0 on the rule: the company's default")
+        self.assertEqual(low.crowd_sla_deadline, low.create_date + timedelta(minutes=600))
+        normal.priority = "3"
+        self.assertEqual(normal.crowd_sla_deadline, normal.create_date + timedelta(minutes=45))
 
     @mute_logger("odoo.sql_db")
     def test_rule_limits_are_validated(self):

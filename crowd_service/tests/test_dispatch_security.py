@@ -45,7 +45,9 @@ class TestDispatchSecurity(CrowdDispatchCase):
         self.assertEqual(Offer.search_count([("expert_id", "=", self.other_partner.id)]), 0)
         with self.assertRaises(AccessError):
             other.with_user(self.portal_user).read(["score"])
-        self.assertEqual(mine.with_user(self.portal_user).read(["state"])[0]["state"], "pending")
+        values = mine.with_user(self.portal_user).read(["state", "request_name", "expires_at", "explanation"])[0]
+        self.assertEqual(values["state"], "pending")
+        self.assertEqual(values["request_name"], "Lift stuck", "the expert sees what the job is without reading it")
 
     def test_portal_expert_cannot_write_offers(self):
         _request, mine, _other = self._offers()
