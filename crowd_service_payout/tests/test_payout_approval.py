@@ -191,3 +191,29 @@ class TestPayoutApproval(CrowdPayoutCommon):
             payout.with_user(self.approver_1).write({"amount": 1.0, "manual_reason": "x"})
         with self.assertRaises(UserError):
             payout.with_user(self.approver_1).unlink()
+
+    def test_visit_completion_flow(self):
+        """The real completion (crowd_service's action_crowd_complete) creates the payout once."""
+        job = self._make_request(self.expert_freelance, crowd_dispatch_state="on_site")
+        job.with_user(self.dispatcher).action_crowd_complete("Replaced the sensor")
+        payout = job.crowd_payout_ids
+        self.assertRecordValues(
+            payout,
+            [{"state": "to_approve", "amount": 100.0, "completed_by_id": self.dispatcher.id, "is_auto": True}],
+        )
+        self.assertEqual(payout.date, job.crowd_done_at.date())
+        with self.assertRaises(UserError):  # done -> done is refused by crowd_service; no second payout anyway
+            job.with_user(self.dispatcher).action_crowd_complete("again")
+        self.assertEqual(len(job.crowd_payout_ids), 1)
+
+    def test_expert_completes_own_visit(self):
+        job = self._make_request(self.expert_freelance, crowd_dispatch_state="on_site")
+        # as the expert portal does: access checked by the controller, then sudo (uid stays the expert's)
+        job.with_user(self.portal_user).sudo().action_crowd_complete("Done by the expert")
+        payout = job.crowd_payout_ids
+        self.assertEqual(payout.completed_by_id, self.portal_user)
+        self.assertEqual(payout.state, "to_approve")
+        # the expert can see it, but neither approve nor change it
+        payout.with_user(self.portal_user).read(["amount"])
+        with self.assertRaises(AccessError):
+            payout.with_user(self.portal_user).action_approve()
