@@ -28,5 +28,4 @@
     "demo": [
         "demo/payout_demo.xml",
     ],
-    "installable": True,
 }

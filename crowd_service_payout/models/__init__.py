@@ -8,4 +8,4 @@ from . import (
     res_config_settings,
     res_partner,
 )
-from . import crowd_job_cost_report  # noqa: I001  (a SQL view over crowd_payout: after it)
+from . import crowd_job_cost_report

@@ -245,9 +245,7 @@ class CrowdPayout(models.Model):
                     pay = package._compute_pay(request._crowd_offer_distance(expert))
                     if "amount" not in vals:
                         vals.update(pay, currency_id=package.currency_id.id)
-                    elif "is_manual" not in vals and package.currency_id.compare_amounts(
-                        vals["amount"], pay["amount"]
-                    ):
+                    elif "is_manual" not in vals and package.currency_id.compare_amounts(vals["amount"], pay["amount"]):
                         vals["is_manual"] = True
             if "amount" not in vals:
                 vals["amount"] = 0.0
@@ -306,21 +304,22 @@ class CrowdPayout(models.Model):
     def _approval_refusal(self, user):
         """Why ``user`` may not approve this payout now (a translated sentence), or False."""
         self.ensure_one()
-        _ = self.env._
         if self.state != "to_approve":
-            return _("%(name)s is not waiting for approval.", name=self.name)
+            return self.env._("%(name)s is not waiting for approval.", name=self.name)
         if not self._is_approver(user):
-            return _("Only a Payout Approver can approve %(name)s.", name=self.name)
+            return self.env._("Only a Payout Approver can approve %(name)s.", name=self.name)
         if self.completed_by_id == user:
-            return _("You completed the job of %(name)s: someone else must approve it.", name=self.name)
+            return self.env._("You completed the job of %(name)s: someone else must approve it.", name=self.name)
         if self.create_uid == user:
-            return _("You created %(name)s: someone else must approve it.", name=self.name)
+            return self.env._("You created %(name)s: someone else must approve it.", name=self.name)
         if user in self._expert_users():
-            return _("%(name)s is your own payout: you cannot approve it.", name=self.name)
+            return self.env._("%(name)s is your own payout: you cannot approve it.", name=self.name)
         if self.first_approver_id == user:
-            return _("You already approved %(name)s: the second approval must come from another approver.", name=self.name)
+            return self.env._(
+                "You already approved %(name)s: the second approval must come from another approver.", name=self.name
+            )
         if self.above_ceiling and not user.has_group("crowd_service.group_crowd_manager"):
-            return _(
+            return self.env._(
                 "%(name)s exceeds the cost ceiling of its request: only a Crowd manager can approve it.",
                 name=self.name,
             )
@@ -400,7 +399,10 @@ class CrowdPayout(models.Model):
         wrong = self.filtered(lambda p: p.state not in ("to_approve", "approved"))
         if wrong:
             raise UserError(
-                self.env._("Only payouts to approve or approved can be rejected: %(names)s", names=", ".join(wrong.mapped("name")))
+                self.env._(
+                    "Only payouts to approve or approved can be rejected: %(names)s",
+                    names=", ".join(wrong.mapped("name")),
+                )
             )
         self.write({"state": "rejected", "reject_reason": reason})
         self.activity_unlink([APPROVAL_ACTIVITY])
@@ -492,9 +494,7 @@ class CrowdPayout(models.Model):
                 if (request.id, expert.id) in existing:
                     continue
                 existing.add((request.id, expert.id))
-                package = self.env["crowd.service.package"]._find_best(
-                    request, expert, packages_by_company[company]
-                )
+                package = self.env["crowd.service.package"]._find_best(request, expert, packages_by_company[company])
                 distance = request._crowd_offer_distance(expert)
                 vals = {
                     "request_id": request.id,
@@ -562,9 +562,7 @@ class CrowdPayout(models.Model):
     def _prepare_bill_line_vals(self, line_defaults=None):
         self.ensure_one()
         request = self.request_id
-        analytic = (
-            request.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
-        )
+        analytic = request.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
         vals = dict(line_defaults or {})
         vals.update(
             {
@@ -602,8 +600,10 @@ class CrowdPayout(models.Model):
     def _bill_journal(self, company):
         journal = company.crowd_payout_journal_id
         if not journal:
-            journal = self.env["account.journal"].with_company(company).search(
-                [("company_id", "=", company.id), ("type", "=", "purchase")], limit=1
+            journal = (
+                self.env["account.journal"]
+                .with_company(company)
+                .search([("company_id", "=", company.id), ("type", "=", "purchase")], limit=1)
             )
         if not journal:
             raise UserError(
@@ -715,8 +715,8 @@ class CrowdPayout(models.Model):
         domain = [("state", "=", "approved"), ("date", "<", month_start)]
         # a system job: every company with payouts to bill, whatever the cron user's companies
         Payout = self.sudo()
-        for company, in Payout._read_group(domain, ["company_id"]):
-            Payout.with_company(company).search(domain + [("company_id", "=", company.id)])._create_bills()
+        for (company,) in Payout._read_group(domain, ["company_id"]):
+            Payout.with_company(company).search([*domain, ("company_id", "=", company.id)])._create_bills()
             if not modules.module.current_test:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 

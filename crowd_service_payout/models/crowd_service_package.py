@@ -28,9 +28,7 @@ class CrowdServicePackage(models.Model):
         help="Product used on the vendor bill lines (expense account, taxes).",
     )
     amount = fields.Monetary(required=True, help="Fixed rate paid per completed job.")
-    currency_id = fields.Many2one(
-        "res.currency", required=True, default=lambda self: self.env.company.currency_id
-    )
+    currency_id = fields.Many2one("res.currency", required=True, default=lambda self: self.env.company.currency_id)
     # match criteria
     crowd_tier = fields.Selection(
         selection=lambda self: self.env["res.partner"]._fields["crowd_tier"].selection, string="Tier"

@@ -8,9 +8,7 @@ class ResPartner(models.Model):
     crowd_payout_count = fields.Integer(compute="_compute_crowd_payout_count", string="Payout Count")
 
     def _compute_crowd_payout_count(self):
-        counts = dict(
-            self.env["crowd.payout"]._read_group([("expert_id", "in", self.ids)], ["expert_id"], ["__count"])
-        )
+        counts = dict(self.env["crowd.payout"]._read_group([("expert_id", "in", self.ids)], ["expert_id"], ["__count"]))
         for partner in self:
             partner.crowd_payout_count = counts.get(partner._origin, 0)
 

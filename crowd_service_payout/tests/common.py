@@ -55,7 +55,9 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
             groups="crowd_service_payout.group_payout_approver,crowd_service.group_crowd_manager",
             **common,
         )
-        cls.dispatcher = new_test_user(cls.env, login="h7_dispatcher", groups="crowd_service.group_crowd_user", **common)
+        cls.dispatcher = new_test_user(
+            cls.env, login="h7_dispatcher", groups="crowd_service.group_crowd_user", **common
+        )
         cls.dispatcher_approver = new_test_user(
             cls.env,
             login="h7_disp_approver",
@@ -116,7 +118,12 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
             "crowd_expert_id": expert.id,
         }
         values.update(vals)
-        return cls.env["maintenance.request"].with_company(company).with_context(crowd_no_auto_dispatch=True).create(values)
+        return (
+            cls.env["maintenance.request"]
+            .with_company(company)
+            .with_context(crowd_no_auto_dispatch=True)
+            .create(values)
+        )
 
     @classmethod
     def _complete(cls, request, user=None):
@@ -130,17 +137,21 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
     def _approved_payout(cls, expert, amount=100.0, date=None, company=None, **vals):
         """A payout already approved (by SQL-free ORM writes), to test billing."""
         request = cls._make_request(expert, company=company)
-        payout = cls.env["crowd.payout"].with_company(company or cls.company).create(
-            dict(
-                {
-                    "request_id": request.id,
-                    "expert_id": expert.id,
-                    "amount": amount,
-                    "is_manual": True,
-                    "manual_reason": "test",
-                    "date": date or fields.Date.today(),
-                },
-                **vals,
+        payout = (
+            cls.env["crowd.payout"]
+            .with_company(company or cls.company)
+            .create(
+                dict(
+                    {
+                        "request_id": request.id,
+                        "expert_id": expert.id,
+                        "amount": amount,
+                        "is_manual": True,
+                        "manual_reason": "test",
+                        "date": date or fields.Date.today(),
+                    },
+                    **vals,
+                )
             )
         )
         payout.with_context(crowd_payout_system=True).write({"state": "approved"})

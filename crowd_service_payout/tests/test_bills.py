@@ -153,7 +153,9 @@ class TestPayoutBills(CrowdPayoutCommon):
         self.assertEqual(payout.amount, 100.0)
         self.assertAlmostEqual(payout.amount_company, 50.0)  # rate 2.0 in the test setup
         # expected pay shown on offers is in the company currency
-        self.assertAlmostEqual(self._make_request(self.expert_freelance)._crowd_expected_pay(self.expert_freelance), 50.0)
+        self.assertAlmostEqual(
+            self._make_request(self.expert_freelance)._crowd_expected_pay(self.expert_freelance), 50.0
+        )
         payout.with_user(self.approver_1).action_approve()
         bill = self._bill(payout)
         self.assertEqual(bill.currency_id, eur)

@@ -25,7 +25,12 @@ class TestBillingConcurrency(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env.ref("base.main_company")
             expert = env["res.partner"].create(
-                {"name": "H7 race expert", "is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician"}
+                {
+                    "name": "H7 race expert",
+                    "is_crowd_expert": True,
+                    "crowd_kind": "freelance",
+                    "crowd_tier": "technician",
+                }
             )
             requests = env["maintenance.request"].create(
                 [{"name": f"H7 race job {i}", "company_id": company.id, "crowd_expert_id": expert.id} for i in range(5)]
@@ -72,7 +77,7 @@ class TestBillingConcurrency(TransactionCase):
                 # what Odoo's request/cron retry does: start again on a fresh transaction
                 barrier = _NoBarrier()
                 results[f"{name}_retried"] = True
-            except Exception as exc:  # noqa: BLE001  (reported by the assertions below)
+            except Exception as exc:
                 results[name] = exc
                 return
 
@@ -116,4 +121,3 @@ class TestBillingConcurrency(TransactionCase):
 class _NoBarrier:
     def wait(self, timeout=None):
         return 0
-

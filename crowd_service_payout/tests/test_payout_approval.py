@@ -99,9 +99,7 @@ class TestPayoutApproval(CrowdPayoutCommon):
 
     def test_expert_never_approves(self):
         self.portal_user.write({"groups_id": [(6, 0, [self.env.ref("base.group_user").id])]})
-        self.portal_user.write(
-            {"groups_id": [(4, self.env.ref("crowd_service_payout.group_payout_approver").id)]}
-        )
+        self.portal_user.write({"groups_id": [(4, self.env.ref("crowd_service_payout.group_payout_approver").id)]})
         payout = self._complete(self._make_request(self.expert_freelance))
         with self.assertRaisesRegex(UserError, "your own payout"):
             payout.with_user(self.portal_user).action_approve()
@@ -171,7 +169,9 @@ class TestPayoutApproval(CrowdPayoutCommon):
     def test_reject_and_cancel_need_reason(self):
         payout = self._complete(self._make_request(self.expert_freelance))
         action = payout.with_user(self.approver_1).action_reject()
-        wizard = Form(self.env["crowd.payout.reason.wizard"].with_user(self.approver_1).with_context(**action["context"]))
+        wizard = Form(
+            self.env["crowd.payout.reason.wizard"].with_user(self.approver_1).with_context(**action["context"])
+        )
         with self.assertRaises(AssertionError):
             wizard.save()
         wizard.reason = "Job not done"

@@ -13,11 +13,10 @@ class CrowdPayoutBillWizard(models.TransientModel):
         help="Approved payouts to bill; they are grouped per vendor, currency and month.",
     )
     date_to = fields.Date(
-        string="Jobs Up To", help="Only bill payouts of jobs done on or before this date (when no payouts are selected)."
+        string="Jobs Up To",
+        help="Only bill payouts of jobs done on or before this date (when no payouts are selected).",
     )
-    post = fields.Boolean(
-        string="Post Bills", default=lambda self: self.env.company.crowd_payout_auto_post
-    )
+    post = fields.Boolean(string="Post Bills", default=lambda self: self.env.company.crowd_payout_auto_post)
     payout_count = fields.Integer(compute="_compute_payout_count")
 
     @api.model
