@@ -641,11 +641,22 @@ class CrowdPayout(models.Model):
                 period_end = fields.Date.end_of(group[0].date, "month")
                 defaults = {}
                 lines = []
+                invoice_date = min(today, period_end)
+                rate = self.env["res.currency"]._get_conversion_rate(
+                    company.currency_id, currency, company, invoice_date
+                )
                 for payout in group:
                     product = payout._bill_product()
                     if product not in defaults:
                         defaults[product] = self._bill_line_defaults(company, partner, product)
-                    lines.append(Command.create(payout._prepare_bill_line_vals(defaults[product][0])))
+                    line_vals = payout._prepare_bill_line_vals(defaults[product][0])
+                    if line_vals.get("tax_ids") == [Command.set([])]:
+                        # Without taxes the amounts are known: giving them lets the bill skip
+                        # recomputing its tax lines for each of its (up to thousands of) lines.
+                        amount = currency.round(payout.amount)
+                        line_vals["amount_currency"] = amount
+                        line_vals["balance"] = company.currency_id.round(amount / rate) if rate else amount
+                    lines.append(Command.create(line_vals))
                 fiscal_position = next(iter(defaults.values()))[1]
                 vals_list.append(
                     {
@@ -653,7 +664,7 @@ class CrowdPayout(models.Model):
                         "partner_id": partner.id,
                         "currency_id": currency.id,
                         "journal_id": journal.id,
-                        "invoice_date": min(today, period_end),
+                        "invoice_date": invoice_date,
                         "ref": self.env._("Crowd payouts %(period)s (%(first)s)", period=period, first=group[0].name),
                         "invoice_origin": self.env._("Crowd payouts %(period)s", period=period),
                         "fiscal_position_id": fiscal_position.id,
