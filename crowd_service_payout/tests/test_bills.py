@@ -178,3 +178,24 @@ class TestPayoutBills(CrowdPayoutCommon):
         self.assertEqual(bill.journal_id.company_id, company_2)
         # a user of the first company only does not see it
         self.assertFalse(self.Payout.with_user(self.approver_2).search([("id", "=", payout.id)]))
+
+    def test_taxed_product(self):
+        """With purchase taxes on the product, the line keeps the payout as price and taxes come on top."""
+        product = self.env.ref("crowd_service_payout.product_crowd_service_job")
+        product.supplier_taxes_id = [(6, 0, self.tax_purchase_a.ids)]
+        payout = self._approved_payout(self.expert_freelance, 200.0)
+        bill = self._bill(payout, post=True)
+        self.assertEqual(payout.move_line_id.price_unit, 200.0)
+        self.assertEqual(payout.move_line_id.tax_ids, self.tax_purchase_a)
+        self.assertEqual(bill.amount_untaxed, 200.0)
+        self.assertGreater(bill.amount_total, 200.0)
+
+    def test_payout_form_as_approver(self):
+        payout = self._approved_payout(self.expert_freelance)
+        form = Form(payout.with_user(self.approver_1))
+        self.assertEqual(form.state, "approved")
+        self._bill(payout)
+        action = payout.with_user(self.approver_1).action_open_bill()
+        self.assertEqual(action["res_id"], payout.move_id.id)
+        action = payout.move_id.with_user(self.approver_1).action_view_crowd_payouts()
+        self.assertEqual(self.env["crowd.payout"].search(action["domain"]), payout)
