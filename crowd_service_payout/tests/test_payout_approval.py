@@ -1,5 +1,10 @@
+from unittest.mock import patch
+
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from .common import CrowdPayoutCommon
 
@@ -217,3 +222,23 @@ class TestPayoutApproval(CrowdPayoutCommon):
         payout.with_user(self.portal_user).read(["amount"])
         with self.assertRaises(AccessError):
             payout.with_user(self.portal_user).action_approve()
+
+    def test_unique_automatic_payout_under_race(self):
+        """Two completions racing both miss each other's payout in their search; the partial
+        unique index lets only one through and the loser skips quietly."""
+        job = self._make_request(self.expert_freelance)
+        first = self._complete(job)
+        Payout = type(self.env["crowd.payout"])
+        with patch.object(Payout, "search", lambda self, *args, **kwargs: self.browse()):
+            again = self.env["crowd.payout"]._create_auto_payouts(job)
+        self.assertFalse(again)
+        self.assertEqual(job.crowd_payout_ids, first)
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            self.Payout.create(
+                {"request_id": job.id, "expert_id": self.expert_freelance.id, "is_auto": True, "amount": 1.0}
+            )
+        # a manual payout for the same job and expert stays possible (e.g. a second visit)
+        extra = self.Payout.create(
+            {"request_id": job.id, "expert_id": self.expert_freelance.id, "amount": 30.0, "manual_reason": "Revisit"}
+        )
+        self.assertTrue(extra.is_manual)
