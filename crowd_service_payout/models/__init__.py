@@ -1,5 +1,6 @@
 from . import (
     account_move,
+    crowd_dispatch_offer,
     crowd_payout,
     crowd_service_package,
     maintenance_equipment,
@@ -8,4 +9,5 @@ from . import (
     res_config_settings,
     res_partner,
 )
-from . import crowd_job_cost_report
+# Last: its SQL view reads crowd_payout, whose table must exist when the view is created.
+from . import crowd_job_cost_report  # isort: skip

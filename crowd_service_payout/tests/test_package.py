@@ -55,11 +55,17 @@ class TestServicePackage(CrowdPayoutCommon):
     def test_travel_allowance_and_expected_pay(self):
         job = self._make_request(self.expert_partner, equipment=self.equipment_lift)
         self.assertEqual(job._crowd_expected_pay(self.expert_partner), 250.0)
-        self.env["crowd.dispatch.offer"].create(
-            {"request_id": job.id, "expert_id": self.expert_partner.id, "distance_km": 50.0}
+        offer = self.env["crowd.dispatch.offer"].create(
+            {
+                "request_id": job.id,
+                "expert_id": self.expert_partner.id,
+                "distance_km": 50.0,
+                "expected_pay": job._crowd_expected_pay(self.expert_partner),
+            }
         )
-        # 30 km beyond the 20 free km at 0.5 per km
+        # 30 km beyond the 20 free km at 0.5 per km, on the offer as well
         self.assertEqual(job._crowd_expected_pay(self.expert_partner), 265.0)
+        self.assertEqual(offer.expected_pay, 265.0)
         payouts = self._complete(job)
         self.assertRecordValues(
             payouts,
