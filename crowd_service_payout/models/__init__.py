@@ -9,5 +9,6 @@ from . import (
     res_config_settings,
     res_partner,
 )
+
 # Last: its SQL view reads crowd_payout, whose table must exist when the view is created.
 from . import crowd_job_cost_report  # isort: skip
