@@ -1,5 +1,5 @@
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import CrowdPayoutCommon
 
@@ -53,3 +53,20 @@ class TestPayoutAccess(CrowdPayoutCommon):
             self.own.with_user(self.portal_user).write({"amount": 1000.0, "manual_reason": "more"})
         with self.assertRaises(AccessError):
             self.env["crowd.service.package"].with_user(self.portal_user).search([])
+
+    def test_views_open_for_each_role(self):
+        """The payout form and list load for a dispatcher (no accounting rights), an approver and
+        a manager; the request form shows the payouts button."""
+        self.own.with_user(self.approver_1).action_approve()
+        self.assertTrue(self.own.with_user(self.approver_1)._create_bills())
+        for user in (self.dispatcher, self.approver_1, self.approver_manager):
+            payout = self.own.with_user(user)
+            form = Form(payout)
+            self.assertEqual(form.amount, 100.0)
+            payout.get_views([(False, "list"), (False, "search"), (False, "pivot"), (False, "graph")])
+            if user != self.dispatcher:
+                self.env["crowd.payout"].with_user(user).web_search_read(
+                    [], {"name": {}, "move_id": {"fields": {"display_name": {}}}, "state": {}}
+                )
+        request_form = Form(self.own.request_id.with_user(self.dispatcher))
+        self.assertEqual(request_form.crowd_payout_count, 1)
