@@ -265,8 +265,9 @@ class MaintenanceRequest(models.Model):
             request.message_post(
                 body=self.env._("Dispatch escalated to a dispatcher: %s", reason), subtype_xmlid="mail.mt_note"
             )
-            dispatcher = request.owner_user_id if request.owner_user_id and not request.owner_user_id.share else None
-            dispatcher = dispatcher or request.maintenance_team_id.member_ids[:1]
+            # the company's crowd manager, else whoever reported the request (internal), else the team
+            owner = request.owner_user_id if request.owner_user_id and not request.owner_user_id.share else None
+            dispatcher = request.company_id.crowd_manager_id or owner or request.maintenance_team_id.member_ids[:1]
             if dispatcher:
                 request.activity_schedule(
                     "mail.mail_activity_data_todo",
