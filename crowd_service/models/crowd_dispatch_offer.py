@@ -251,4 +251,5 @@ class CrowdDispatchOffer(models.Model):
         # an offer answered or withdrawn before its message went out needs no message any more
         (offers - offers.filtered(lambda o: o.state == "pending")).write({"mail_pending": False})
         offers.filtered(lambda o: o.state == "pending")._crowd_post_offer_messages()
+        self.env["ir.cron"]._notify_progress(done=len(offers), remaining=int(len(offers) >= limit))
         return len(offers)

@@ -576,4 +576,6 @@ class MaintenanceRequest(models.Model):
             except UserError as exc:
                 _logger.warning("Crowd dispatch of request %s failed: %s", request.id, exc)
                 request._crowd_escalate(str(exc), now=now)
+        # a full batch may leave more due requests: the cron runner then calls again at once
+        self.env["ir.cron"]._notify_progress(done=len(requests), remaining=int(len(requests) >= limit))
         return len(requests)
