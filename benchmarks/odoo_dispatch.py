@@ -15,6 +15,7 @@ rolled back. The last line printed is JSON. Target (DESIGN.md): p95 <= 200 ms wi
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -241,6 +242,8 @@ def main():
         "avg_prefiltered_candidates": round(statistics.mean(candidates), 1) if candidates else 0,
         "avg_offers_per_request": round(offers_written / (args.requests + 5), 2),
         "target_p95_ms": 200,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "ok": pct(95) <= 200,
     }
     print(json.dumps(result))

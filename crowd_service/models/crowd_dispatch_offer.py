@@ -207,21 +207,21 @@ class CrowdDispatchOffer(models.Model):
     def _crowd_notify(self):
         """Tell each expert about a new offer.
 
-        At once (cheap, after commit): an Odoo bus notification to the expert and the company's push
-        webhook. The chatter message with the mail template (rendering and e-mail are the slow part) is
-        queued for the notification cron, triggered immediately, so the dispatch itself stays fast.
+        At once: an Odoo bus notification to the expert (sent when the dispatch commits). Queued for
+        the notification cron, triggered immediately: the chatter message with the mail template and
+        the company's push webhook (rendering, e-mail and a slow or dead endpoint never delay the
+        dispatch nor the user who triggered it).
         """
         for offer in self:
-            payload = offer._crowd_bus_payload()
-            offer.expert_id._bus_send("crowd_offer", payload)
-            offer.request_id.company_id._crowd_webhook_queue("offer.created", payload)
+            offer.expert_id._bus_send("crowd_offer", offer._crowd_bus_payload())
         self.write({"mail_pending": True})
         cron = self.env.ref("crowd_service.ir_cron_crowd_offer_notify", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
 
     def _crowd_post_offer_messages(self):
-        """Chatter message (mail template, one rendering pass for the batch) to each offer's expert."""
+        """Chatter message (mail template, one rendering pass for the batch) to each offer's expert, and
+        the push webhook after commit."""
         template = self.env.ref("crowd_service.mail_template_crowd_offer", raise_if_not_found=False)
         bodies, subjects = {}, {}
         if template and self:
@@ -235,6 +235,8 @@ class CrowdDispatchOffer(models.Model):
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
+            # delivered by this cron worker once its transaction commits
+            offer.request_id.company_id._crowd_webhook_queue("offer.created", offer._crowd_bus_payload())
         self.write({"mail_pending": False})
 
     @api.model
@@ -249,4 +251,5 @@ class CrowdDispatchOffer(models.Model):
         # an offer answered or withdrawn before its message went out needs no message any more
         (offers - offers.filtered(lambda o: o.state == "pending")).write({"mail_pending": False})
         offers.filtered(lambda o: o.state == "pending")._crowd_post_offer_messages()
+        self.env["ir.cron"]._notify_progress(done=len(offers), remaining=int(len(offers) >= limit))
         return len(offers)

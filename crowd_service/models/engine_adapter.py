@@ -26,10 +26,10 @@ from crowd_dispatch import (
     next_offers,
     rank,
 )
+from crowd_dispatch.geo import KM_PER_DEGREE_LAT
 
 _logger = logging.getLogger(__name__)
 
-KM_PER_DEG_LAT = 111.32
 ACTIVE_VISIT_STATES = ("assigned", "en_route", "on_site")
 FAIRNESS_WINDOW_DAYS = 7
 DEFAULT_ACCEPTANCE = 0.7
@@ -113,8 +113,8 @@ class CrowdDispatchEngine(models.AbstractModel):
     # ------------------------------------------------------------------ experts
     @api.model
     def _bounding_box(self, lat, lon, radius_km):
-        dlat = radius_km / KM_PER_DEG_LAT
-        dlon = radius_km / (KM_PER_DEG_LAT * max(math.cos(math.radians(lat)), 0.01))
+        dlat = radius_km / KM_PER_DEGREE_LAT
+        dlon = radius_km / (KM_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
         return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
     @api.model

@@ -265,8 +265,9 @@ class MaintenanceRequest(models.Model):
             request.message_post(
                 body=self.env._("Dispatch escalated to a dispatcher: %s", reason), subtype_xmlid="mail.mt_note"
             )
-            dispatcher = request.owner_user_id if request.owner_user_id and not request.owner_user_id.share else None
-            dispatcher = dispatcher or request.maintenance_team_id.member_ids[:1]
+            # the company's crowd manager, else whoever reported the request (internal), else the team
+            owner = request.owner_user_id if request.owner_user_id and not request.owner_user_id.share else None
+            dispatcher = request.company_id.crowd_manager_id or owner or request.maintenance_team_id.member_ids[:1]
             if dispatcher:
                 request.activity_schedule(
                     "mail.mail_activity_data_todo",
@@ -575,4 +576,6 @@ class MaintenanceRequest(models.Model):
             except UserError as exc:
                 _logger.warning("Crowd dispatch of request %s failed: %s", request.id, exc)
                 request._crowd_escalate(str(exc), now=now)
+        # a full batch may leave more due requests: the cron runner then calls again at once
+        self.env["ir.cron"]._notify_progress(done=len(requests), remaining=int(len(requests) >= limit))
         return len(requests)

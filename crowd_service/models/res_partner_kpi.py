@@ -22,6 +22,16 @@ class ResPartner(models.Model):
     )
     crowd_kpi_avg_rating = fields.Float("Average Rating", compute="_compute_crowd_kpis")
 
+    def init(self):
+        res = super().init()
+        # the dispatch prefilter (engine_adapter._candidate_rows) scans active online experts by position
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS res_partner_crowd_dispatch_position_idx
+                   ON res_partner (partner_latitude, partner_longitude)
+                WHERE is_crowd_expert AND crowd_state = 'active' AND crowd_online AND active"""
+        )
+        return res
+
     def _compute_crowd_kpis(self):
         experts = self.filtered("id")
         Offer = self.env["crowd.dispatch.offer"].sudo()

@@ -195,6 +195,7 @@ class TestDispatchFlow(CrowdDispatchCase):
 
     def test_escalation_when_every_round_is_exhausted(self):
         self.rule.write({"strategy": "sequential", "max_rounds": 2})
+        self.company.crowd_manager_id = self.dispatcher
         request = self.make_request()
         with self.at(5):
             self.run_cron()
@@ -205,7 +206,7 @@ class TestDispatchFlow(CrowdDispatchCase):
         self.assertEqual(len(request.crowd_offer_ids), 2)
         self.assertEqual(set(request.crowd_offer_ids.mapped("state")), {"expired"})
         self.assertTrue(request.crowd_escalation_reason)
-        self.assertTrue(request.activity_ids, "a dispatcher gets an activity")
+        self.assertEqual(request.activity_ids.user_id, self.dispatcher, "the crowd manager gets a To Do")
         # a dispatcher can start again
         request.with_user(self.dispatcher).action_crowd_redispatch()
         self.assertEqual(request.crowd_dispatch_cycle, 2)

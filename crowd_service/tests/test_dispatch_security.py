@@ -82,6 +82,8 @@ class TestDispatchSecurity(CrowdDispatchCase):
 
     def test_dispatcher_may_answer_on_behalf(self):
         _request, mine, _other = self._offers()
+        with self.assertRaises(AccessError):
+            mine.with_user(self.dispatcher).write({"state": "accepted"})
         mine.with_user(self.dispatcher).action_decline("phoned: busy")
         self.assertEqual(mine.state, "declined")
 

@@ -95,9 +95,12 @@ class TestWebhookOnOffers(CrowdDispatchCase):
 
         self.patch(type(self.env.cr.postcommit), "add", add)
         request = self.make_request()
-        self.assertEqual(len(queued), len(request.crowd_offer_ids))
-        # dispatch is done before any delivery; delivering to a dead endpoint only logs a warning
+        # the dispatch itself never waits for the endpoint: the push goes out with the notification cron
         self.assertEqual(request.crowd_dispatch_state, "offered")
+        self.assertFalse(queued)
+        self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify()
+        self.assertEqual(len(queued), len(request.crowd_offer_ids))
+        # queued for after the cron's commit; delivering to a dead endpoint only logs a warning
         with self.assertLogs("odoo.addons.crowd_service.models.res_company_webhook", "WARNING"):
             self.assertFalse(queued[0]())
 
