@@ -230,6 +230,13 @@ class CrowdPayout(models.Model):
                 raise ValidationError(
                     self.env._("%(partner)s is not a crowd expert.", partner=payout.expert_id.display_name)
                 )
+            if payout.expert_id.crowd_kind == "employee":
+                raise ValidationError(
+                    self.env._(
+                        "%(partner)s is an own technician: employees are not paid per job.",
+                        partner=payout.expert_id.display_name,
+                    )
+                )
 
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi

@@ -24,6 +24,8 @@ class MaintenanceRequest(models.Model):
         allowance when an offer gives the distance), in the request's company currency."""
         res = super()._crowd_expected_pay(expert)
         self.ensure_one()
+        if expert.crowd_kind == "employee":
+            return res  # own technicians are salaried, not paid per job
         package = self.env["crowd.service.package"].sudo()._find_best(self, expert)  # sudo: rates for offers
         if not package:
             return res
@@ -34,9 +36,10 @@ class MaintenanceRequest(models.Model):
         )
 
     def _crowd_payout_experts(self):
-        """The experts paid for this completed request (hook: escalations may add more)."""
+        """The experts paid for this completed request: its crowd expert unless an own
+        technician (employees are salaried; their cost is the internal cost per job)."""
         self.ensure_one()
-        return self.crowd_expert_id
+        return self.crowd_expert_id.filtered(lambda expert: expert.crowd_kind != "employee")
 
     def _crowd_offer_distance(self, expert):
         """Distance (km) of ``expert``'s offer for this request, preferring an accepted one."""

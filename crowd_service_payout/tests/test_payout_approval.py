@@ -242,3 +242,12 @@ class TestPayoutApproval(CrowdPayoutCommon):
             {"request_id": job.id, "expert_id": self.expert_freelance.id, "amount": 30.0, "manual_reason": "Revisit"}
         )
         self.assertTrue(extra.is_manual)
+
+    def test_own_technicians_are_not_paid_per_job(self):
+        job = self._make_request(self.expert_employee)
+        self.assertEqual(job._crowd_expected_pay(self.expert_employee), 0.0)
+        self.assertFalse(self._complete(job))
+        with self.assertRaises(ValidationError):
+            self.Payout.create(
+                {"request_id": job.id, "expert_id": self.expert_employee.id, "amount": 10.0, "manual_reason": "x"}
+            )
