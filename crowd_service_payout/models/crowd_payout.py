@@ -22,6 +22,19 @@ FROZEN_FIELDS = {
     "is_manual",
 }
 OPEN_STATES = ("draft", "to_approve")
+# Fields only the workflow methods write (buttons, completion, billing): never a plain write.
+WORKFLOW_FIELDS = {
+    "state",
+    "approver_id",
+    "approved_on",
+    "first_approver_id",
+    "first_approved_on",
+    "move_line_id",
+    "completed_by_id",
+    "is_auto",
+    "reject_reason",
+    "cancel_reason",
+}
 
 
 class CrowdPayout(models.Model):
@@ -239,9 +252,27 @@ class CrowdPayout(models.Model):
                 )
 
     # ------------------------------------------------------------------ CRUD
+    def _check_workflow_fields(self, vals, creating=False):
+        """States, approvals and bill links change through the workflow methods only, so an
+        RPC write cannot approve or bill a payout around the approval rules."""
+        if self.env.su or self.env.context.get("crowd_payout_system"):
+            return
+        fields_set = {fname for fname in WORKFLOW_FIELDS.intersection(vals) if vals[fname]}
+        if creating and vals.get("state") == "draft":
+            fields_set.discard("state")
+        if fields_set:
+            raise UserError(
+                self.env._(
+                    "Use the payout buttons to change %(fields)s.",
+                    fields=", ".join(sorted(self._fields[f].string for f in fields_set)),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         Package = self.env["crowd.service.package"]
+        for vals in vals_list:
+            self._check_workflow_fields(vals, creating=True)
         for vals in vals_list:
             if vals.get("request_id") and vals.get("expert_id") and not vals.get("package_id"):
                 request = self.env["maintenance.request"].browse(vals["request_id"])
@@ -272,6 +303,7 @@ class CrowdPayout(models.Model):
         return [sequence._next() for __ in range(count)]
 
     def write(self, vals):
+        self._check_workflow_fields(vals)
         frozen = FROZEN_FIELDS.intersection(vals)
         if frozen and not self.env.context.get("crowd_payout_system"):
             locked = self.filtered(lambda p: p.state not in OPEN_STATES)
@@ -369,7 +401,7 @@ class CrowdPayout(models.Model):
                         name=payout.name,
                     )
                 )
-        self.write({"state": "to_approve"})
+        self.with_context(crowd_payout_system=True).write({"state": "to_approve"})
         self._schedule_approval_activities()
         return True
 
@@ -411,7 +443,7 @@ class CrowdPayout(models.Model):
                     names=", ".join(wrong.mapped("name")),
                 )
             )
-        self.write({"state": "rejected", "reject_reason": reason})
+        self.with_context(crowd_payout_system=True).write({"state": "rejected", "reject_reason": reason})
         self.activity_unlink([APPROVAL_ACTIVITY])
         return True
 
@@ -426,7 +458,7 @@ class CrowdPayout(models.Model):
                     names=", ".join(wrong.mapped("name")),
                 )
             )
-        self.write({"state": "cancelled", "cancel_reason": reason})
+        self.with_context(crowd_payout_system=True).write({"state": "cancelled", "cancel_reason": reason})
         self.activity_unlink([APPROVAL_ACTIVITY])
         return True
 
@@ -450,7 +482,7 @@ class CrowdPayout(models.Model):
         wrong = self.filtered(lambda p: p.state not in ("rejected", "cancelled"))
         if wrong:
             raise UserError(self.env._("Only rejected or cancelled payouts can be reset to draft."))
-        self.write(
+        self.with_context(crowd_payout_system=True).write(
             {
                 "state": "draft",
                 "first_approver_id": False,

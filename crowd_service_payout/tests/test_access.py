@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
 from .common import CrowdPayoutCommon
@@ -70,3 +70,14 @@ class TestPayoutAccess(CrowdPayoutCommon):
                 )
         request_form = Form(self.own.request_id.with_user(self.dispatcher))
         self.assertEqual(request_form.crowd_payout_count, 1)
+
+    def test_workflow_fields_only_through_buttons(self):
+        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+            self.own.with_user(self.approver_manager).write({"state": "approved"})
+        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+            self.own.with_user(self.approver_1).write({"approver_id": self.approver_1.id})
+        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+            self.Payout.with_user(self.approver_1).create(
+                {"request_id": self.own.request_id.id, "expert_id": self.expert_partner.id, "state": "approved"}
+            )
+        self.assertEqual(self.own.state, "to_approve")
