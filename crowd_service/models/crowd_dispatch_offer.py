@@ -74,10 +74,11 @@ class CrowdDispatchOffer(models.Model):
                ON crowd_dispatch_offer (request_id) WHERE state = 'accepted'"""
         )
 
-    @api.depends("expert_id", "request_id")
+    @api.depends("expert_id", "request_name")
     def _compute_display_name(self):
         for offer in self:
-            offer.display_name = f"{offer.request_id.name or ''} → {offer.expert_id.name or ''}"
+            # request_name is a related field (read as superuser): experts cannot read requests
+            offer.display_name = f"{offer.request_name or ''} → {offer.expert_id.sudo().name or ''}"
 
     # ------------------------------------------------------------------ responses
     def _crowd_check_responder(self):

@@ -45,7 +45,10 @@ class TestDispatchSecurity(CrowdDispatchCase):
         self.assertEqual(Offer.search_count([("expert_id", "=", self.other_partner.id)]), 0)
         with self.assertRaises(AccessError):
             other.with_user(self.portal_user).read(["score"])
-        values = mine.with_user(self.portal_user).read(["state", "request_name", "expires_at", "explanation"])[0]
+        values = mine.with_user(self.portal_user).read(
+            ["state", "request_name", "expires_at", "explanation", "display_name"]
+        )[0]
+        self.assertIn("Lift stuck", values["display_name"])
         self.assertEqual(values["state"], "pending")
         self.assertEqual(values["request_name"], "Lift stuck", "the expert sees what the job is without reading it")
 
