@@ -97,6 +97,7 @@ def main():
                     "package_id": package.id,
                     "currency_id": package.currency_id.id,
                     "base_amount": 95.0,
+                    "travel_amount": float(i % 7),
                     "amount": 95.0 + (i % 7),
                     "is_manual": False,
                     "date": months[i % 2],

@@ -228,12 +228,21 @@ class CrowdPayout(models.Model):
         )
 
     # ------------------------------------------------------------------ constraints
-    @api.constrains("is_manual", "manual_reason")
+    @api.constrains("is_manual", "manual_reason", "amount", "package_id", "base_amount", "travel_amount")
     def _check_manual_reason(self):
         for payout in self:
-            if payout.is_manual and not (payout.manual_reason or "").strip():
+            package_pay = payout.base_amount + payout.travel_amount if payout.package_id else 0.0
+            manual = payout.is_manual or payout.currency_id.compare_amounts(payout.amount, package_pay)
+            if manual and not (payout.manual_reason or "").strip():
                 raise ValidationError(
                     self.env._("Payout %(name)s: a manual amount needs a reason.", name=payout.display_name)
+                )
+            if manual and not payout.is_manual:
+                raise ValidationError(
+                    self.env._(
+                        "Payout %(name)s does not pay its package's rate: mark it as a manual amount.",
+                        name=payout.display_name,
+                    )
                 )
 
     @api.constrains("expert_id")
@@ -281,14 +290,16 @@ class CrowdPayout(models.Model):
                 if package:
                     vals["package_id"] = package.id
                     pay = package._compute_pay(request._crowd_offer_distance(expert))
+                    vals.setdefault("base_amount", pay["base_amount"])
+                    vals.setdefault("travel_amount", pay["travel_amount"])
                     if "amount" not in vals:
                         vals.update(pay, currency_id=package.currency_id.id)
-                    elif "is_manual" not in vals and package.currency_id.compare_amounts(vals["amount"], pay["amount"]):
-                        vals["is_manual"] = True
+                    elif package.currency_id.compare_amounts(vals["amount"], pay["amount"]):
+                        vals["is_manual"] = True  # not the package's rate: a reason is required
             if "amount" not in vals:
                 vals["amount"] = 0.0
-            if not self.env.context.get("crowd_payout_auto") and "is_manual" not in vals and not vals.get("package_id"):
-                vals["is_manual"] = bool(vals["amount"])
+            if not self.env.context.get("crowd_payout_auto") and not vals.get("package_id") and vals["amount"]:
+                vals["is_manual"] = True  # an amount without a package
         seq_date_names = self._next_names(len(vals_list))
         for vals, name in zip(vals_list, seq_date_names, strict=True):
             if vals.get("name", "/") == "/":
@@ -315,7 +326,7 @@ class CrowdPayout(models.Model):
                         names=", ".join(locked.mapped("name")),
                     )
                 )
-            if "amount" in vals and "is_manual" not in vals:
+            if "amount" in vals:
                 changed = self.filtered(lambda p: p.currency_id.compare_amounts(p.amount, vals["amount"]))
                 if changed:
                     # a changed amount needs a reason, and a first approval is void

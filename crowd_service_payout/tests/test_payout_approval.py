@@ -64,6 +64,18 @@ class TestPayoutApproval(CrowdPayoutCommon):
             payout.with_user(self.approver_1).write({"amount": 140.0})
         payout.with_user(self.approver_1).write({"amount": 140.0, "manual_reason": "Two visits"})
         self.assertTrue(payout.is_manual)
+        # unticking "manual" while the amount is not the package's rate is refused
+        with self.assertRaises(ValidationError):
+            payout.with_user(self.approver_1).write({"is_manual": False, "manual_reason": False})
+        with self.assertRaises(ValidationError):  # saying "not manual" does not skip the reason
+            self.Payout.create(
+                {
+                    "request_id": self._make_request(self.expert_freelance).id,
+                    "expert_id": self.expert_freelance.id,
+                    "amount": 999.0,
+                    "is_manual": False,
+                }
+            )
         job = self._make_request(self.expert_freelance)
         with self.assertRaises(ValidationError):
             self.Payout.create({"request_id": job.id, "expert_id": self.expert_freelance.id, "amount": 55.0})
