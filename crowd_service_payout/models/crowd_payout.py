@@ -802,8 +802,12 @@ class CrowdPayout(models.Model):
         return payouts
 
     def _sync_payment(self):
-        """Billed payouts of paid bills become paid, and back when the payment is undone."""
-        for payout in self:
+        """Billed payouts of paid bills become paid, and back when the payment is undone; a
+        bill fully reversed by a credit note releases its payouts (approved again)."""
+        reversed_bill = self.filtered(lambda p: p.move_id.payment_state == "reversed")
+        if reversed_bill:
+            reversed_bill._release_from_bill()
+        for payout in self - reversed_bill:
             paid = payout.move_id.state == "posted" and payout.move_id.payment_state in ("paid", "in_payment")
             if paid and payout.state == "billed":
                 payout.with_context(crowd_payout_system=True).state = "paid"

@@ -199,3 +199,12 @@ class TestPayoutBills(CrowdPayoutCommon):
         self.assertEqual(action["res_id"], payout.move_id.id)
         action = payout.move_id.with_user(self.approver_1).action_view_crowd_payouts()
         self.assertEqual(self.env["crowd.payout"].search(action["domain"]), payout)
+
+    def test_credit_note_releases_payouts(self):
+        payout = self._approved_payout(self.expert_freelance)
+        bill = self._bill(payout, post=True)
+        bill._reverse_moves([{"invoice_date": fields.Date.today()}], cancel=True)
+        self.assertEqual(bill.payment_state, "reversed")
+        self.assertEqual(payout.state, "approved")
+        self.assertFalse(payout.move_line_id)
+        self.assertTrue(self._bill(payout), "the payout can be billed again")
