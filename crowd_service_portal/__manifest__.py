@@ -7,6 +7,4 @@
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
     "depends": ["crowd_service", "portal", "rating", "web_tour"],
-    "data": [],
-    "installable": True,
 }
