@@ -90,10 +90,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             )
         created = request.crowd_requested_at or request.create_date or request._crowd_now()
         deadline = request.crowd_sla_deadline or created + timedelta(minutes=request._crowd_sla_minutes())
-        skills = {}
-        for line in request.crowd_required_skill_ids:
-            code = line.skill_id.code
-            skills[code] = max(skills.get(code, 0), int(line.min_level_id.level_progress or 0))
+        skills = self._required_levels(request)
         try:
             return Job(
                 id=request.id,
@@ -203,15 +200,53 @@ class CrowdDispatchEngine(models.AbstractModel):
         )
 
     @api.model
-    def _expert_skills(self, partner_ids):
-        """{partner_id: {skill code: level progress}} in one query."""
-        self.env["crowd.expert.skill"].flush_model(["partner_id", "skill_id", "level_progress"])
-        self.env["crowd.skill"].flush_model(["code"])
+    def _level_ranks(self, levels):
+        """{level id: rank} where rank is 1, 2, 3... by progress within the level's skill type.
+
+        The engine compares integer levels and counts "levels above the requirement", so levels go
+        in as ranks, not as progress percentages; equal progress gives an equal rank, so a gate on
+        ranks is the same gate as one on progress."""
+        if not levels:
+            return {}
+        self.env["crowd.skill.level"].flush_model(["skill_type_id", "level_progress"])
         self.env.cr.execute(
             SQL(
-                """SELECT es.partner_id, s.code, es.level_progress
+                """SELECT id, level_rank FROM (
+                       SELECT id, dense_rank() OVER (PARTITION BY skill_type_id ORDER BY level_progress) AS level_rank
+                         FROM crowd_skill_level
+                        WHERE skill_type_id IN (SELECT skill_type_id FROM crowd_skill_level WHERE id = ANY(%s))
+                   ) ranked WHERE id = ANY(%s)""",
+                list(levels.ids),
+                list(levels.ids),
+            )
+        )
+        return dict(self.env.cr.fetchall())
+
+    @api.model
+    def _required_levels(self, request):
+        """{skill code: minimum level rank} of a request (0 = the skill at any level)."""
+        lines = request.crowd_required_skill_ids
+        ranks = self._level_ranks(lines.min_level_id)
+        skills = {}
+        for line in lines:
+            code = line.skill_id.code
+            skills[code] = max(skills.get(code, 0), ranks.get(line.min_level_id.id, 0))
+        return skills
+
+    @api.model
+    def _expert_skills(self, partner_ids):
+        """{partner_id: {skill code: level rank}} in one query (see :meth:`_level_ranks`)."""
+        self.env["crowd.expert.skill"].flush_model(["partner_id", "skill_id", "level_id"])
+        self.env["crowd.skill"].flush_model(["code"])
+        self.env["crowd.skill.level"].flush_model(["skill_type_id", "level_progress"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT es.partner_id, s.code, lv.level_rank
                      FROM crowd_expert_skill es
                      JOIN crowd_skill s ON s.id = es.skill_id
+                     JOIN (SELECT id, dense_rank() OVER (PARTITION BY skill_type_id ORDER BY level_progress)
+                                      AS level_rank
+                             FROM crowd_skill_level) lv ON lv.id = es.level_id
                     WHERE es.partner_id = ANY(%s)""",
                 list(partner_ids),
             )
@@ -346,11 +381,7 @@ class CrowdDispatchEngine(models.AbstractModel):
     def _specialist_skills(self, request, diagnosis):
         """{skill code: minimum level} of a specialist follow-up of ``request``: the engine merges the
         diagnosis levels into the request's skills, keeping the higher level."""
-        skills = {}
-        for line in request.crowd_required_skill_ids:
-            skills[line.skill_id.code] = max(
-                skills.get(line.skill_id.code, 0), int(line.min_level_id.level_progress or 0)
-            )
+        skills = self._required_levels(request)
         now = request._crowd_now()
         job = Job(id=request.id, lat=0.0, lon=0.0, created_at=now, sla_deadline=now, skills=skills)
         try:

@@ -514,18 +514,21 @@ class MaintenanceRequest(models.Model):
         for line in parent_lines:
             candidates.setdefault(line.skill_id, Level)
             candidates[line.skill_id] |= line.min_level_id
-        diagnosis = {}
+        engine = self.env["crowd.dispatch.engine"]
+        diagnosis_levels = {}
         for skill_id, level_id in required_skills.items():
             skill, level = self.env["crowd.skill"].sudo().browse(skill_id), Level.browse(level_id)
             candidates[skill] = candidates.get(skill, Level) | level
-            diagnosis[skill.code] = int(level.level_progress or 0)
-        merged = self.env["crowd.dispatch.engine"]._specialist_skills(parent, diagnosis)
+            diagnosis_levels[skill] = level
+        # the engine speaks level ranks (see crowd.dispatch.engine._level_ranks)
+        ranks = engine._level_ranks(Level.union(*candidates.values()))
+        diagnosis = {skill.code: ranks.get(level.id, 0) for skill, level in diagnosis_levels.items()}
+        merged = engine._specialist_skills(parent, diagnosis)
         vals_list = []
         for skill, levels in candidates.items():
-            progress = merged.get(skill.code, 0)
+            rank = merged.get(skill.code, 0)
             level = (
-                levels.filtered(lambda lv, p=progress: lv.level_progress == p)[:1]
-                or levels.sorted("level_progress")[-1:]
+                levels.filtered(lambda lv, r=rank: ranks.get(lv.id, 0) == r)[:1] or levels.sorted("level_progress")[-1:]
             )
             vals_list.append({"request_id": self.id, "skill_id": skill.id, "min_level_id": level.id})
         self.crowd_required_skill_ids.sudo().unlink()

@@ -136,6 +136,24 @@ class TestDispatchFlow(CrowdDispatchCase):
         )
         self.assertEqual(request.crowd_offer_ids.expert_id, skilled)
 
+    def test_skill_levels_reach_the_engine_as_ranks(self):
+        """Levels go to the engine as ranks within their type (Basic 30% -> 1, Expert 90% -> 2), so the
+        surplus the engine explains is counted in levels, not in percentage points."""
+        engine = self.env["crowd.dispatch.engine"]
+        self.assertEqual(
+            engine._level_ranks(self.level_basic | self.level_expert), {self.level_basic.id: 1, self.level_expert.id: 2}
+        )
+        skilled = self.make_expert("Skilled Sven", km=0.5, level=self.level_expert)
+        request = self.make_request(
+            crowd_required_skill_ids=[
+                (0, 0, {"skill_id": self.skill.id, "min_level_id": self.level_basic.id}),
+            ]
+        )
+        self.assertEqual(engine._required_levels(request), {self.skill.code: 1})
+        self.assertEqual(engine._expert_skills(skilled.ids), {skilled.id: {self.skill.code: 2}})
+        offer = request.crowd_offer_ids.filtered(lambda o: o.expert_id == skilled)
+        self.assertIn("(+1 levels)", offer.explanation)
+
     def test_expired_certificate_is_never_offered(self):
         self.rule.write({"max_rounds": 5, "strategy": "sequential"})
         expired = self.make_expert("Expired Emil", km=0.2, cert_until=date(2026, 1, 31))
