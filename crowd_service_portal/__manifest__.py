@@ -1,10 +1,16 @@
 {
     "name": "Crowd Service Portal",
-    "summary": "Phone portal for crowd experts (offers, jobs, check-in) and customers (request, track, rate)",
+    "summary": "Phone portal for crowd experts (offers, jobs, check-in) and customers (request, track)",
     "version": "18.0.1.0.0",
     "category": "Manufacturing/Maintenance",
     "author": "Crowd Service",
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
-    "depends": ["crowd_service", "portal", "rating", "web_tour"],
+    "depends": ["crowd_service", "portal"],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/portal_rules.xml",
+        "views/portal_templates.xml",
+    ],
+    "demo": ["demo/portal_demo.xml"],
 }
