@@ -54,9 +54,18 @@ def main():
     sock.close()
     profile = tempfile.mkdtemp(prefix="crowd-shot-")
     flags = [
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-        f"--remote-debugging-port={port}", f"--user-data-dir={profile}", f"--window-size={args.width},{args.height}",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        f"--remote-debugging-port={port}",
+        f"--user-data-dir={profile}",
+        f"--window-size={args.width},{args.height}",
         "about:blank",
     ]
     proc = subprocess.Popen([args.chromium, *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -83,8 +92,13 @@ def main():
 
         call("Network.enable")
         call("Network.setCookie", name="session_id", value=session, domain=parts.hostname, path="/")
-        call("Emulation.setDeviceMetricsOverride", width=args.width, height=args.height, deviceScaleFactor=1,
-             mobile=args.width < 500)
+        call(
+            "Emulation.setDeviceMetricsOverride",
+            width=args.width,
+            height=args.height,
+            deviceScaleFactor=1,
+            mobile=args.width < 500,
+        )
         call("Page.enable")
         call("Page.navigate", url=args.url)
         time.sleep(args.wait)
