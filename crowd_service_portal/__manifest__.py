@@ -1,12 +1,12 @@
 {
     "name": "Crowd Service Portal",
-    "summary": "Phone portal for crowd experts (offers, jobs, check-in) and customers (request, track)",
+    "summary": "Phone portal for crowd experts (offers, jobs, check-in) and customers (request, track, rate)",
     "version": "18.0.1.0.0",
     "category": "Manufacturing/Maintenance",
     "author": "Crowd Service",
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
-    "depends": ["crowd_service", "portal"],
+    "depends": ["crowd_service", "portal", "rating"],
     "data": [
         "security/ir.model.access.csv",
         "security/portal_rules.xml",

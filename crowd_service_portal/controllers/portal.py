@@ -267,14 +267,36 @@ class CrowdServicePortal(CustomerPortal):
         )
         return request.redirect(f"/my/service/{new.id}")
 
-    @http.route(["/my/service/<int:request_id>"], type="http", auth="user", website=True)
-    def portal_my_crowd_service(self, request_id, **kw):
+    def _own_service(self, request_id):
         service = request.env["maintenance.request"].browse(request_id).exists()
         try:
             service.check_access("read")
         except AccessError:
-            return request.redirect("/my/service")
+            return None
         if not service or service.equipment_id.crowd_customer_id != request.env.user.commercial_partner_id:
+            return None
+        return service
+
+    @http.route(["/my/service/<int:request_id>/rate"], type="http", auth="user", methods=["POST"], website=True)
+    def portal_crowd_service_rate(self, request_id, rating=None, comment=None, **kw):
+        service = self._own_service(request_id)
+        if service is None:
+            return request.redirect("/my/service")
+        try:
+            rate = int(rating)
+        except (TypeError, ValueError):
+            rate = 0
+        try:
+            # sudo: the request is the customer's (checked above); rating records are not portal-writable
+            service.sudo()._crowd_rate(rate, (comment or "").strip(), request.env.user.partner_id)
+        except (UserError, ValidationError) as exc:
+            return self.portal_my_crowd_service(request_id, error=exc.args[0])
+        return request.redirect(f"/my/service/{request_id}")
+
+    @http.route(["/my/service/<int:request_id>"], type="http", auth="user", website=True)
+    def portal_my_crowd_service(self, request_id, error=None, **kw):
+        service = self._own_service(request_id)
+        if service is None:
             return request.redirect("/my/service")
         # sudo: the request is the customer's (checked above); only the expert's first name and rating are shown
         service_sudo = service.sudo()
@@ -285,6 +307,10 @@ class CrowdServicePortal(CustomerPortal):
                 "service": service_sudo,
                 "expert_first_name": (expert.name or "").split(" ")[0] if expert else False,
                 "expert_rating": expert.crowd_rating if expert else False,
+                "my_rating": service_sudo.rating_ids.filtered(
+                    lambda r: r.consumed and r.partner_id == request.env.user.partner_id
+                )[:1],
+                "error": error,
                 "page_name": "crowd_service",
             }
         )

@@ -241,3 +241,45 @@ class TestCrowdPortal(HttpCase):
         self.assertFalse(self.customer_user.partner_id.crowd_online)
         self._post("/my/crowd/availability", {"online": "1"})
         self.assertFalse(self.customer_user.partner_id.crowd_online)
+
+    # ---------------------------------------------------------------- rating
+    def _complete_job(self):
+        self.offer_1.with_user(self.expert_1).action_accept()
+        job = self.job.with_user(self.expert_1).sudo()
+        job.action_crowd_en_route(10)
+        job.action_crowd_check_in(*SITE)
+        job.action_crowd_complete("Fixed")
+
+    def test_customer_rates_a_completed_visit_once_and_it_feeds_the_expert(self):
+        self.authenticate("customer_a_portal", "customer_a_portal")
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "5"})
+        self.assertIn("once it is completed", res.text)
+        self.assertFalse(self.job.rating_ids.filtered("consumed"))
+        self._complete_job()
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "6"})
+        self.assertIn("from 1 to 5", res.text)
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "x"})
+        self.assertIn("from 1 to 5", res.text)
+        self.assertFalse(self.job.rating_ids.filtered("consumed"), "bad ratings write nothing")
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "4", "comment": "Quick and clean"})
+        rating = self.job.rating_ids.filtered("consumed")
+        self.assertEqual((rating.rating, rating.feedback), (4, "Quick and clean"))
+        self.assertEqual(rating.rated_partner_id, self.expert_1.partner_id)
+        self.assertEqual(self.expert_1.partner_id.crowd_rating, 4.0)
+        self.assertIn("You rated this visit", res.text)
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "1"})
+        self.assertIn("already rated", res.text)
+        self.assertEqual(self.expert_1.partner_id.crowd_rating, 4.0)
+        # another company's customer cannot rate it
+        self.authenticate("customer_b_portal", "customer_b_portal")
+        res = self._post(f"/my/service/{self.job.id}/rate", {"rating": "1"})
+        self.assertTrue(res.url.endswith("/my/service"))
+        self.assertEqual(len(self.job.rating_ids.filtered("consumed")), 1)
+
+    def test_rating_by_email_token_feeds_the_expert_too(self):
+        self._complete_job()
+        token = self.job.sudo()._rating_get_access_token()
+        res = self.url_open(f"/rate/{token}/5")  # the link of the rating e-mail, no login needed
+        self.assertEqual(res.status_code, 200)
+        self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
+        self.assertEqual(self.job.rating_ids.filtered("consumed").rated_partner_id, self.expert_1.partner_id)
