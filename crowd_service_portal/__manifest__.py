@@ -6,11 +6,14 @@
     "author": "Crowd Service",
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
-    "depends": ["crowd_service", "portal", "rating"],
+    "depends": ["crowd_service", "portal", "rating", "web_tour"],
     "data": [
         "security/ir.model.access.csv",
         "security/portal_rules.xml",
         "views/portal_templates.xml",
     ],
     "demo": ["demo/portal_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["crowd_service_portal/static/tests/tours/*.js"],
+    },
 }

@@ -283,3 +283,21 @@ class TestCrowdPortal(HttpCase):
         self.assertEqual(res.status_code, 200)
         self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
         self.assertEqual(self.job.rating_ids.filtered("consumed").rated_partner_id, self.expert_1.partner_id)
+
+    # ---------------------------------------------------------- browser tours
+    def test_tour_expert_accepts_checks_in_and_completes(self):
+        self.start_tour(f"/my/offers/{self.offer_1.id}", "crowd_expert_tour", login="expert1_portal")
+        self.assertEqual(self.offer_1.state, "accepted")
+        self.assertEqual(self.job.crowd_dispatch_state, "done")
+        self.assertEqual(self.job.crowd_resolution, "Seal replaced")
+        self.assertAlmostEqual(self.job.crowd_checkin_latitude, 46.948)
+
+    def test_tour_customer_requests_service_and_rates_the_visit(self):
+        self.start_tour("/my/service/new", "crowd_customer_request_tour", login="customer_a_portal")
+        created = self.env["maintenance.request"].sudo().search([("name", "ilike", "Conveyor stopped")])
+        self.assertEqual(created.mapped("name"), ["Conveyor stopped on line 3"])
+        self.assertEqual(created.equipment_id, self.equipment_a)
+        self._complete_job()
+        self.start_tour(f"/my/service/{self.job.id}", "crowd_customer_rate_tour", login="customer_a_portal")
+        self.assertEqual(self.job.rating_ids.filtered("consumed").rating, 5)
+        self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
