@@ -1,11 +1,14 @@
-from odoo import http
+from odoo import fields, http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
+from odoo.tools.mimetypes import guess_mimetype
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 ACTIVE_JOB_STATES = ("assigned", "en_route", "on_site")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+ALLOWED_MIMETYPES = ("image/jpeg", "image/png", "application/pdf")
 ALLOWED_PRIORITIES = ("0", "1", "2", "3")
 
 
@@ -163,7 +166,10 @@ class CrowdServicePortal(CustomerPortal):
                 notes = (post.get("notes") or "").strip()
                 if not notes:
                     raise ValidationError(request.env._("Write what you found and did."))
-                job_sudo.action_crowd_report(notes[:10000])
+                files = self._checked_uploads("photos")
+                with request.env.cr.savepoint():  # a refused report leaves no orphan attachment
+                    attachments = self._attach(files, "maintenance.request", job_sudo.id)
+                    job_sudo.action_crowd_report(notes[:10000], attachment_ids=attachments.ids)
             elif action == "complete":
                 job_sudo.action_crowd_complete((post.get("resolution") or "").strip()[:2000] or None)
             elif action == "escalate":
@@ -178,6 +184,30 @@ class CrowdServicePortal(CustomerPortal):
         except (UserError, ValidationError, AccessError) as exc:
             return self.portal_my_crowd_job(request_id, error=exc.args[0])
         return request.redirect(f"/my/jobs/{request_id}")
+
+    @staticmethod
+    def _checked_uploads(field):
+        """[(name, content, mimetype)] of the uploaded files, or ValidationError: 10 MB, JPEG/PNG/PDF."""
+        files = []
+        for upload in request.httprequest.files.getlist(field):
+            if not upload or not upload.filename:
+                continue
+            content = upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(content) > MAX_UPLOAD_BYTES:
+                raise ValidationError(request.env._("%s is larger than 10 MB.", upload.filename))
+            mimetype = guess_mimetype(content)
+            if mimetype not in ALLOWED_MIMETYPES:
+                raise ValidationError(request.env._("%s is not a JPEG, PNG or PDF file.", upload.filename))
+            files.append((upload.filename[:200], content, mimetype))
+        return files
+
+    @staticmethod
+    def _attach(files, res_model, res_id):
+        # sudo: portal users cannot create attachments; the target record was checked by the caller
+        return request.env["ir.attachment"].sudo().create(
+            [{"name": name, "raw": content, "mimetype": mimetype, "res_model": res_model, "res_id": res_id}
+             for name, content, mimetype in files]
+        )  # fmt: skip
 
     @staticmethod
     def _float(value, label):
@@ -208,6 +238,56 @@ class CrowdServicePortal(CustomerPortal):
         except ValidationError:
             return request.redirect("/my/offers?error=position")
         return request.redirect("/my/offers")
+
+    # --------------------------------------------------------------- profile
+    @http.route(["/my/crowd/profile"], type="http", auth="user", website=True)
+    def portal_crowd_profile(self, error=None, message=None, **kw):
+        partner = request.env.user.partner_id
+        if not partner.is_crowd_expert:
+            return request.redirect("/my")
+        # sudo: an expert reads their own profile (user.partner_id) and the list of certificate types
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "expert": partner.sudo(),
+                "certificate_types": request.env["crowd.certificate.type"].sudo().search([]),
+                "page_name": "crowd_profile",
+                "error": error,
+                "message": message,
+            }
+        )
+        return request.render("crowd_service_portal.portal_crowd_profile", values)
+
+    @http.route(["/my/crowd/certificates"], type="http", auth="user", methods=["POST"], website=True)
+    def portal_crowd_certificate_upload(self, type_id=None, number=None, issue_date=None, expiry_date=None, **kw):
+        partner = request.env.user.partner_id
+        if not partner.is_crowd_expert:
+            return request.redirect("/my")
+        cert_type = request.env["crowd.certificate.type"].sudo().browse(int(type_id or 0) if (type_id or "").isdigit()
+                                                                          else 0).exists()  # fmt: skip
+        try:
+            if not cert_type:
+                raise ValidationError(request.env._("Choose the type of certificate."))
+            files = self._checked_uploads("document")
+            if not files:
+                raise ValidationError(request.env._("Attach the certificate document."))
+            dates = {}
+            for key, value in (("issue_date", issue_date), ("expiry_date", expiry_date)):
+                if value:
+                    try:
+                        dates[key] = fields.Date.to_date(value)
+                    except ValueError:
+                        raise ValidationError(request.env._("Dates are written YYYY-MM-DD.")) from None
+            with request.env.cr.savepoint():  # a refused certificate leaves nothing behind
+                # sudo: the expert adds a certificate to their own partner only; it waits for verification
+                cert = request.env["crowd.expert.certificate"].sudo().create(
+                    {"partner_id": partner.id, "type_id": cert_type.id, "number": (number or "").strip()[:64],
+                     "state": "pending", **dates}
+                )  # fmt: skip
+                cert.attachment_ids = self._attach(files, "crowd.expert.certificate", cert.id)
+        except ValidationError as exc:
+            return self.portal_crowd_profile(error=exc.args[0])
+        return request.redirect("/my/crowd/profile?message=uploaded")
 
     # --------------------------------------------------------------- customer
     @http.route(["/my/service"], type="http", auth="user", website=True)

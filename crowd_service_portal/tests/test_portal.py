@@ -301,3 +301,59 @@ class TestCrowdPortal(HttpCase):
         self.start_tour(f"/my/service/{self.job.id}", "crowd_customer_rate_tour", login="customer_a_portal")
         self.assertEqual(self.job.rating_ids.filtered("consumed").rating, 5)
         self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
+
+    # ------------------------------------------------------ uploads, profile
+    PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+    def _post_files(self, url, data, files):
+        data = dict(data, csrf_token=Request.csrf_token(self))
+        return self.url_open(url, data=data, files=files)
+
+    def test_report_photos_are_checked_and_attached(self):
+        self._complete_job_until_on_site()
+        self.authenticate("expert1_portal", "expert1_portal")
+        url = f"/my/jobs/{self.job.id}/report"
+        res = self._post_files(url, {"notes": "Too big"}, {"photos": ("big.png", self.PNG + b"0" * (10 * 1024 * 1024))})
+        self.assertIn("larger than 10 MB", res.text)
+        res = self._post_files(url, {"notes": "Wrong type"}, {"photos": ("notes.txt", b"just text")})
+        self.assertIn("not a JPEG, PNG or PDF", res.text)
+        self.assertFalse(self.job.crowd_report, "refused reports write nothing")
+        self.assertFalse(self.env["ir.attachment"].search([("res_model", "=", "maintenance.request"),
+                                                           ("res_id", "=", self.job.id)]))  # fmt: skip
+        self._post_files(url, {"notes": "Seal replaced"}, {"photos": ("seal.png", self.PNG)})
+        self.assertIn("Seal replaced", str(self.job.crowd_report))
+        self.assertEqual(self.job.crowd_report_attachment_ids.mapped("name"), ["seal.png"])
+
+    def _complete_job_until_on_site(self):
+        self.offer_1.with_user(self.expert_1).action_accept()
+        job = self.job.with_user(self.expert_1).sudo()
+        job.action_crowd_en_route(10)
+        job.action_crowd_check_in(*SITE)
+
+    def test_profile_and_certificate_upload(self):
+        ctype = self.env["crowd.certificate.type"].create({"name": "Lift safety (portal)", "code": "P_LIFT"})
+        self.expert_1.partner_id.sudo().crowd_state = "candidate"
+        self.authenticate("expert1_portal", "expert1_portal")
+        res = self.url_open("/my/crowd/profile")
+        self.assertIn("Upload a certificate", res.text)
+        self.assertIn("Getting started", res.text, "candidates see the onboarding checklist")
+        Cert = self.env["crowd.expert.certificate"]
+        url = "/my/crowd/certificates"
+        base = {"type_id": str(ctype.id), "number": "LS-1"}
+        res = self._post_files(url, dict(base, issue_date="2026-05-01", expiry_date="2025-01-01"),
+                               {"document": ("c.png", self.PNG)})  # fmt: skip
+        self.assertIn("before it was issued", res.text)
+        self.assertFalse(Cert.search([("partner_id", "=", self.expert_1.partner_id.id)]))
+        res = self._post_files(url, base, {"document": ("c.txt", b"text")})
+        self.assertIn("not a JPEG, PNG or PDF", res.text)
+        res = self._post_files(url, dict(base, type_id="0"), {"document": ("c.png", self.PNG)})
+        self.assertIn("Choose the type", res.text)
+        self.assertFalse(Cert.search([("partner_id", "=", self.expert_1.partner_id.id)]))
+        self._post_files(url, dict(base, issue_date="2026-01-01", expiry_date="2029-01-01"),
+                         {"document": ("c.png", self.PNG)})  # fmt: skip
+        cert = Cert.search([("partner_id", "=", self.expert_1.partner_id.id)])
+        self.assertEqual((cert.state, cert.number, cert.type_id), ("pending", "LS-1", ctype))
+        self.assertEqual(cert.attachment_ids.mapped("name"), ["c.png"])
+        # a customer has no expert profile
+        self.authenticate("customer_a_portal", "customer_a_portal")
+        self.assertTrue(self.url_open("/my/crowd/profile").url.endswith("/my"))
