@@ -11,6 +11,7 @@
         "security/ir.model.access.csv",
         "security/portal_rules.xml",
         "views/portal_templates.xml",
+        "report/equipment_qr_label.xml",
     ],
     "demo": ["demo/portal_demo.xml"],
     "assets": {

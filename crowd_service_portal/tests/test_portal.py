@@ -357,3 +357,15 @@ class TestCrowdPortal(HttpCase):
         # a customer has no expert profile
         self.authenticate("customer_a_portal", "customer_a_portal")
         self.assertTrue(self.url_open("/my/crowd/profile").url.endswith("/my"))
+
+    def test_qr_label_points_to_the_request_form_of_the_asset(self):
+        report = self.env.ref("crowd_service_portal.action_report_equipment_qr_label")
+        html, _kind = report._render_qweb_html(report.report_name, self.equipment_a.ids)
+        html = html.decode()
+        self.assertIn("Press A-1", html)
+        self.assertIn("/report/barcode/?barcode_type=QR", html)
+        self.assertIn(f"/my/service/new?equipment={self.equipment_a.id}", html)
+        # the QR's target pre-selects the asset for its customer
+        self.authenticate("customer_a_portal", "customer_a_portal")
+        res = self.url_open(f"/my/service/new?equipment={self.equipment_a.id}")
+        self.assertRegex(res.text, rf'<option value="{self.equipment_a.id}" selected="[^"]+">Press A-1')
