@@ -1,6 +1,8 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
+from ..models.maintenance_request_dispatch import DISPATCH_STATES
+
 
 class CrowdDispatchReport(models.Model):
     """One line per dispatched request: how fast someone was at the door, by day, category and pool."""
@@ -19,17 +21,7 @@ class CrowdDispatchReport(models.Model):
     expert_pool = fields.Selection([("own", "Own"), ("partner", "Partner"), ("crowd", "Crowd")], readonly=True)
     expert_id = fields.Many2one("res.partner", string="Expert", readonly=True)
     dispatch_state = fields.Selection(
-        [
-            ("new", "New"),
-            ("dispatching", "Dispatching"),
-            ("offered", "Offered"),
-            ("assigned", "Assigned"),
-            ("en_route", "En Route"),
-            ("on_site", "On Site"),
-            ("done", "Done"),
-            ("escalated", "Escalated"),
-            ("cancelled", "Cancelled"),
-        ],
+        DISPATCH_STATES,
         readonly=True,
     )
     request_count = fields.Integer("Requests", readonly=True, aggregator="sum")
