@@ -94,3 +94,26 @@ class ResPartner(models.Model):
             "view_mode": "list,form",
             "domain": [("expert_id", "=", self.id)],
         }
+
+    def _crowd_update_rating(self):
+        """An expert's rating is the average of the customers' ratings of their visits (jobs)."""
+        experts = self.filtered("is_crowd_expert")
+        if not experts:
+            return
+        groups = (
+            self.env["rating.rating"]
+            .sudo()
+            ._read_group(
+                [
+                    ("rated_partner_id", "in", experts.ids),
+                    ("consumed", "=", True),
+                    ("rating", ">=", 1),
+                    ("res_model", "=", "crowd.job"),
+                ],
+                ["rated_partner_id"],
+                ["rating:avg"],
+            )
+        )
+        for partner, average in groups:
+            # sudo: the rating is written by the system from the customers' ratings
+            partner.sudo().crowd_rating = round(average, 2)
