@@ -1,0 +1,308 @@
+"""JSON-RPC probes: call ``/web/dataset/call_kw`` as a real client (odoorpc, the web client) does, as one
+role after another, and check that every refusal is a clean Odoo error that changed nothing.
+
+A probe is one call of one method (or one write of one field) by one role with one context. The class
+counts the probes it tried, the refusals and the allowed calls, and logs the counts when it ends.
+Whether a probe is allowed comes from an explicit allow-list of (role, model, method) patterns; every
+other probe must be refused. Allowed probes run too (the allow-list must not go stale), inside a
+savepoint that is rolled back, so every probe starts from the same database.
+"""
+
+import fnmatch
+import inspect
+import itertools
+import json
+import logging
+
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user
+
+_logger = logging.getLogger(__name__)
+
+CROWD_MODULES = ("crowd_service", "crowd_service_portal", "crowd_service_payout")
+# errors a refusal may come back as (JSON ``error.data.name``)
+REFUSALS = {
+    "odoo.exceptions.AccessError",
+    "odoo.exceptions.MissingError",
+    "odoo.exceptions.UserError",
+    "odoo.exceptions.ValidationError",
+    "odoo.exceptions.RedirectWarning",
+}
+ORM_METHODS = ("create", "write", "copy", "unlink")
+MAGIC_FIELDS = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date", "__last_update"}
+SKIPPED_FIELD_TYPES = {"binary", "properties", "properties_definition", "reference", "many2one_reference"}
+# Tables hashed row by row before and after every probe (with every table whose name starts with
+# crowd_), and big tables of which the row count and the last id and write date are compared.
+WATCHED_TABLES = (
+    "maintenance_request",
+    "maintenance_equipment",
+    "maintenance_equipment_category",
+    "res_partner",
+    "res_company",
+    "res_users",
+    "rating_rating",
+)
+COUNTED_TABLES = (
+    "mail_message",
+    "mail_followers",
+    "mail_activity",
+    "ir_attachment",
+    "res_config_settings",
+    "ir_config_parameter",
+    "bus_bus",
+)
+
+
+def crowd_defined(model_cls, name):
+    """True when a class of a crowd addon defines (or overrides) ``name`` on this model."""
+    return any(
+        name in vars(klass) and klass.__module__.startswith(tuple(f"odoo.addons.{m}." for m in CROWD_MODULES))
+        for klass in model_cls.mro()
+    )
+
+
+def public_crowd_methods(model):
+    """Names of the public methods a crowd addon defines on ``model``, ORM CRUD excluded (probed apart)."""
+    model_cls = type(model)
+    names = set()
+    for klass in model_cls.mro():
+        if not klass.__module__.startswith(tuple(f"odoo.addons.{m}." for m in CROWD_MODULES)):
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("_") and callable(value) and name not in ORM_METHODS:
+                names.add(name)
+    return sorted(names)
+
+
+def writable_fields(model, crowd_only=False):
+    """Fields a client can send in ``write``: stored or inverse fields that are not computed-readonly."""
+    result = []
+    for name, field in model._fields.items():
+        if name in MAGIC_FIELDS or field.type in SKIPPED_FIELD_TYPES:
+            continue
+        if field.compute and field.readonly and not field.inverse:
+            continue
+        if not field.store and not field.inverse:
+            continue
+        if crowd_only and getattr(field, "_module", None) not in CROWD_MODULES:
+            continue
+        result.append(name)
+    return sorted(result)
+
+
+def listed(entries, role, model, name, target):
+    """True when an entry (roles, model glob, name globs, target globs) covers this probe; roles and
+    targets may be "*"."""
+    for roles, model_glob, names, targets in entries:
+        if roles != "*" and role not in roles:
+            continue
+        if not fnmatch.fnmatchcase(model, model_glob):
+            continue
+        if not any(fnmatch.fnmatchcase(name, glob) for glob in names):
+            continue
+        if targets != "*" and not any(fnmatch.fnmatchcase(target, glob) for glob in targets):
+            continue
+        return True
+    return False
+
+
+class CrowdRpcCase(HttpCase):
+    """Roles, sessions, database snapshots and probe bookkeeping for JSON-RPC security tests."""
+
+    # role -> (login, groups); portal roles get their partner set up by the subclass
+    counts = None
+    _digest_query = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.counts = {"tried": 0, "refused": 0, "allowed": 0, "allowed_refused": 0}
+        cls.users = {}
+
+    @classmethod
+    def tearDownClass(cls):
+        counts = cls.counts or {}
+        _logger.info(
+            "RPC suite %s: %s calls tried, %s refused as expected, %s allowed as expected "
+            "(%s of them refused by a state or input check)",
+            cls.__name__,
+            counts.get("tried", 0),
+            counts.get("refused", 0),
+            counts.get("allowed", 0),
+            counts.get("allowed_refused", 0),
+        )
+        super().tearDownClass()
+
+    @classmethod
+    def make_user(cls, role, groups, **vals):
+        login = f"rpc_{role}"
+        cls.users[role] = new_test_user(cls.env, login=login, groups=groups, password=f"{login}-pw-1234", **vals)
+        return cls.users[role]
+
+    def setUp(self):
+        super().setUp()
+        self._openers = {}
+        self._rpc_id = itertools.count(1)
+        self.problems = []
+        self._digest = None
+
+    # ------------------------------------------------------------------ sessions and calls
+    def opener_for(self, role):
+        """One logged-in session per role and test (``authenticate`` as a real login does)."""
+        if role not in self._openers:
+            login = self.users[role].login
+            self.session = None  # authenticate() would delete the previous role's session
+            self.authenticate(login, f"{login}-pw-1234")
+            self._openers[role] = self.opener
+        return self._openers[role]
+
+    def base_context(self, role):
+        """The context a real client sends: the user's language, time zone, id and companies."""
+        user = self.users[role]
+        return {"lang": "en_US", "tz": "Europe/Zurich", "uid": user.id, "allowed_company_ids": [user.company_id.id]}
+
+    def call(self, role, model, method, args, kwargs=None, context=None):
+        """JSON-RPC ``call_kw`` exactly as odoorpc sends it; returns (result, error) from the JSON answer."""
+        kwargs = dict(kwargs or {})
+        kwargs["context"] = dict(self.base_context(role), **(context or {}))
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": next(self._rpc_id),
+            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs},
+        }
+        response = self.opener_for(role).post(
+            f"{self.base_url()}/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        self.assertEqual(response.status_code, 200, f"{role} {model}.{method}: HTTP {response.status_code}")
+        answer = response.json()
+        return answer.get("result"), answer.get("error")
+
+    # ------------------------------------------------------------------ database snapshot
+    def digest(self):
+        """A row count and a sum of row hashes (every column) per watched table, read as the database owner."""
+        self.env.flush_all()
+        if not type(self)._digest_query:
+            type(self)._digest_query = self._make_digest_query()
+        self.cr.execute(type(self)._digest_query)
+        return dict(self.cr.fetchall())
+
+    def _make_digest_query(self):
+        self.cr.execute(
+            """SELECT table_name FROM information_schema.tables
+                WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+                  AND (table_name LIKE 'crowd\\_%%' OR table_name IN %s)""",
+            [WATCHED_TABLES],
+        )
+        tables = sorted(row[0] for row in self.cr.fetchall())
+        hashed = [
+            f"SELECT '{table}', concat_ws(',', count(*), sum(hashtextextended(t::text, 0)::numeric)) FROM \"{table}\" t"
+            for table in tables
+        ]
+        self.cr.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'write_date' AND table_name IN %s",
+            [COUNTED_TABLES],
+        )
+        dated = {row[0] for row in self.cr.fetchall()}
+        counted = [
+            f"SELECT '{table}', concat_ws(',', count(*), max(id){', max(write_date)' if table in dated else ''})"
+            f' FROM "{table}"'
+            for table in COUNTED_TABLES
+        ]
+        return " UNION ALL ".join(hashed + counted)
+
+    # ------------------------------------------------------------------ probes
+    def probe(self, role, model, method, args, kwargs=None, context=None, allowed=False, label=None):
+        """Call, then check: a refused probe answers a clean Odoo error and changes nothing; an allowed
+        probe succeeds or is refused by a state/input check. Everything is rolled back afterwards."""
+        label = label or f"{role}: {model}.{method}"
+        if context:
+            label += f" ctx={sorted(context)}"
+        counts = type(self).counts
+        counts["tried"] += 1
+        if self._digest is None:
+            self._digest = self.digest()
+        before = self._digest
+        self.cr.execute("SAVEPOINT crowd_rpc_probe")
+        try:
+            result, error = self.call(role, model, method, args, kwargs, context)
+            after = self.digest()
+        finally:
+            self.cr.execute("ROLLBACK TO SAVEPOINT crowd_rpc_probe")
+            self.cr.execute("RELEASE SAVEPOINT crowd_rpc_probe")
+            self.env.invalidate_all()
+        changed = sorted(table for table in before if before[table] != after.get(table))
+        name = error and error.get("data", {}).get("name")
+        message = error and (error.get("data", {}).get("message") or error.get("message"))
+        if error and name not in REFUSALS:
+            self.problems.append(f"{label}: refused with {name} (not a clean Odoo error): {message}")
+        elif error and changed:
+            self.problems.append(f"{label}: refused ({name}) but changed {changed}")
+        elif allowed:
+            counts["allowed"] += 1
+            if error:
+                counts["allowed_refused"] += 1
+        elif error:
+            counts["refused"] += 1
+        else:
+            self.problems.append(f"{label}: NOT refused (result {str(result)[:80]!r}; changed {changed or 'nothing'})")
+        return result, error
+
+    def assertNoProblems(self):
+        problems = self.problems
+        self.problems = []
+        self.assertFalse(problems, f"{len(problems)} unexpected RPC outcomes:\n" + "\n".join(problems))
+
+    # ------------------------------------------------------------------ values
+    def other_value(self, record, fname, nasty=None):
+        """A valid value different from the record's current one (read as superuser), to write over RPC."""
+        field = record._fields[fname]
+        current = record.sudo()[fname]
+        if nasty and fname in nasty:
+            return nasty[fname]
+        if field.type in ("char", "text"):
+            return "RPC probe"
+        if field.type == "html":
+            return "<p>RPC probe</p>"
+        if field.type == "boolean":
+            return not current
+        if field.type == "integer":
+            return (current or 0) + 7
+        if field.type in ("float", "monetary"):
+            return (current or 0.0) + 7.5
+        if field.type == "date":
+            return "2031-01-02"
+        if field.type == "datetime":
+            return "2031-01-02 03:04:05"
+        if field.type == "json":
+            return {"rpc": "probe"}
+        if field.type == "selection":
+            keys = [key for key, _label in field._description_selection(self.env) if key != current]
+            return keys[-1] if keys else False
+        comodel = self.env[field.comodel_name].sudo().with_context(active_test=False)
+        if field.type == "many2one":
+            other = comodel.search([("id", "!=", current.id)], limit=1, order="id desc")
+            return other.id
+        if current:
+            return [Command.clear()]
+        other = comodel.search([], limit=1, order="id desc")
+        return [Command.link(other.id)] if other else [Command.clear()]
+
+    def method_args(self, model, method, record_ids, values):
+        """args of a call_kw of ``method``: the ids (unless @api.model) then each required parameter by name."""
+        func = getattr(type(self.env[model]), method)
+        params = list(inspect.signature(func).parameters.values())[1:]
+        args = [] if getattr(func, "_api", None) in ("model", "model_create") else [record_ids]
+        for param in params:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if param.name in values:
+                args.append(values[param.name])
+            elif param.default is param.empty:
+                self.fail(f"No probe value for parameter {param.name!r} of {model}.{method}: add one to the suite")
+            else:
+                break
+        return args
