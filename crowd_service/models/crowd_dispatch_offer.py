@@ -72,6 +72,20 @@ class CrowdDispatchOffer(models.Model):
                ON crowd_dispatch_offer (job_id) WHERE state = 'accepted'"""
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Offers are made by the dispatch engine (as the system), never by hand."""
+        if not self.env.su:
+            raise AccessError(self.env._("Offers are made by the dispatch; assign an expert on the job instead."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        """An offer changes through its answers (accept, decline) and the dispatch, which write as the system:
+        nobody edits its state, expert, pay or timing by hand."""
+        if not self.env.su:
+            raise AccessError(self.env._("Offers change only when the expert answers or the dispatch moves on."))
+        return super().write(vals)
+
     @api.depends("reason_codes")
     @api.depends_context("lang")
     def _compute_explanation(self):
