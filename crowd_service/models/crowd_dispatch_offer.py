@@ -66,6 +66,9 @@ class CrowdDispatchOffer(models.Model):
     ]
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) runs schema hooks
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         # Exactly once: the database refuses a second accepted offer for the same job.
         self.env.cr.execute(
             """CREATE UNIQUE INDEX IF NOT EXISTS crowd_dispatch_offer_one_accepted

@@ -59,8 +59,6 @@ EXTENDED_MODELS = (
 # (roles, model glob, name globs, target globs): what a role may legitimately do. A name is a method,
 # "write:<field>", "create", "copy" or "unlink"; a target is the label of the record called.
 ALLOWED = [
-    # Odoo's schema hook is public on every Odoo model (idempotent DDL, no data): a framework matter.
-    ("*", "*", ("init",), "*"),
     # navigation: an act_window with a domain, no data and no write
     ("*", "*", ("action_view_*", "action_crowd_view_certificates"), "*"),
     # the job's expert drives their own visit; the customer rates the done visit
