@@ -2,6 +2,7 @@
 parsing, urgent insertion from an existing plan, and bad input."""
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,11 @@ from crowd_dispatch.routing import (
 )
 from crowd_dispatch.solomon import best_known, read_instance
 
-SOLOMON = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vrptw" / "solomon"
+# the data folder beside the checkout (as CI lays it), or CROWD_VRPTW_DATA
+SOLOMON = Path(
+    os.environ.get("CROWD_VRPTW_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vrptw" / "solomon"
+)
 
 
 def grid_visits(n=12, window=(0, 600)):
