@@ -32,10 +32,12 @@ returns a plan worse than the one it was given.
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 from .errors import DispatchError, InvalidInput
@@ -215,8 +217,10 @@ def plan_routes(visits, technicians, *, time_limit_s=10.0, geographic=False, spe
     if model.clients:
         init = model.solution(initial) if initial else None
         remaining = max(time_limit_s - (time.perf_counter() - started), 0.01)
-        result = pyvrp.solve(model.data, MaxRuntime(remaining), seed=seed, collect_stats=False, display=False,
-                             initial_solution=init)  # fmt: skip
+        with warnings.catch_warnings():  # "struggles to find a feasible solution": check_plan says what breaks
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+            result = pyvrp.solve(model.data, MaxRuntime(remaining), seed=seed, collect_stats=False, display=False,
+                                 initial_solution=init)  # fmt: skip
         orders = model.orders(result.best)
     plan = _plan_from_orders(problem, orders)
     plan.reasons = {vid: reasons.get(vid, NO_ROOM) for vid in plan.dropped}

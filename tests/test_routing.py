@@ -1,15 +1,21 @@
-"""Route planning: feasibility (windows, shifts, skills, capacity), optional visits, Solomon
-parsing, urgent insertion from an existing plan, and bad input."""
+"""Route planning: feasibility (windows, shifts, skills, capacity), home bases, optional visits and
+why they were left out, plans that break a constraint raising instead of being returned (R112),
+Solomon parsing, urgent insertion from an existing plan, and bad input."""
 
+import itertools
 import math
 import os
 from pathlib import Path
 
 import pytest
 
-from crowd_dispatch import InvalidInput
+from crowd_dispatch import InvalidInput, routing
 from crowd_dispatch.errors import DispatchError
 from crowd_dispatch.routing import (
+    NO_ROOM,
+    NO_SKILLED_TECHNICIAN,
+    OUT_OF_REACH,
+    InfeasiblePlan,
     RoutePlan,
     Stop,
     Technician,
@@ -66,6 +72,7 @@ def test_optional_visit_that_cannot_fit_is_dropped_and_mandatory_kept():
     techs = [Technician(id="a", x=0, y=0, shift=(0, 200))]
     plan = plan_routes(visits, techs, time_limit_s=1)
     assert plan.dropped == ["maybe"]
+    assert plan.reasons == {"maybe": OUT_OF_REACH}
     assert [s.visit_id for s in plan.routes["a"]] == ["must"]
     assert check_plan(plan, visits, techs) == []
 
@@ -161,3 +168,165 @@ def test_duplicate_visit_ids_and_no_technician_are_refused():
         plan_routes([Visit(id=1, x=0, y=0), Visit(id=1, x=1, y=1)], [Technician(id="a", x=0, y=0)])
     with pytest.raises(InvalidInput):
         plan_routes([Visit(id=1, x=0, y=0)], [])
+
+
+def test_skills_restrict_technicians_across_many_visits():
+    """Site-dependent VRP: each visit needs one of three skills, each technician has one or two."""
+    skills = ["hvac", "fiber", "router"]
+    visits = [
+        Visit(id=f"v{i}", x=(i * 7) % 40, y=(i * 13) % 40, service_min=10, skills={skills[i % 3]: 1}) for i in range(24)
+    ]
+    techs = [
+        Technician(id="hf", x=0, y=0, skills={"hvac": 1, "fiber": 1}),
+        Technician(id="r", x=40, y=40, skills={"router": 2}),
+        Technician(id="f", x=0, y=40, skills={"fiber": 1}),
+        Technician(id="rh", x=40, y=0, skills={"router": 1, "hvac": 1}),
+    ]
+    plan = plan_routes(visits, techs, time_limit_s=0.5)
+    assert check_plan(plan, visits, techs) == []
+    assert plan.dropped == []
+    by_id = {v.id: v for v in visits}
+    tech_of = {t.id: t for t in techs}
+    for tech_id, stops in plan.routes.items():
+        for stop in stops:
+            assert tech_of[tech_id].can_do(by_id[stop.visit_id]), (tech_id, stop.visit_id)
+
+
+def test_home_bases_are_depots_and_routes_end_at_home():
+    """Two technicians 1000 units apart each serve the cluster at their own home base."""
+    west = [Visit(id=f"w{i}", x=float(i), y=1.0, service_min=5) for i in range(5)]
+    east = [Visit(id=f"e{i}", x=1000.0 + i, y=1.0, service_min=5) for i in range(5)]
+    techs = [Technician(id="west", x=0, y=0), Technician(id="east", x=1000, y=0)]
+    plan = plan_routes([*west, *east], techs, time_limit_s=0.5)
+    assert check_plan(plan, [*west, *east], techs) == []
+    assert {s.visit_id for s in plan.routes["west"]} == {v.id for v in west}
+    assert {s.visit_id for s in plan.routes["east"]} == {v.id for v in east}
+    # out along y=1 and back home: 1 + 4 + sqrt(17) per technician
+    assert plan.distance == pytest.approx(2 * (1 + 4 + math.sqrt(17)), rel=1e-9)
+
+
+def test_identical_technicians_each_get_at_most_one_route():
+    """Technicians alike (base, shift, skills) share one PyVRP vehicle type; each still gets its own route."""
+    visits = [Visit(id=i, x=10.0 * i, y=0.0, service_min=50, window=(0, 200)) for i in range(1, 7)]
+    techs = [Technician(id=f"t{k}", x=0, y=0, shift=(0, 300)) for k in range(4)]
+    plan = plan_routes(visits, techs, time_limit_s=0.5)
+    assert check_plan(plan, visits, techs) == []
+    assert set(plan.routes) == {t.id for t in techs}
+    served = [s.visit_id for stops in plan.routes.values() for s in stops]
+    assert sorted(served) == list(range(1, 7))
+
+
+def test_dropped_optional_visits_say_why():
+    visits = [
+        Visit(id="nobody", x=1, y=0, skills={"crane": 1}, optional=True),
+        Visit(id="far", x=10_000, y=0, window=(0, 100), optional=True),
+        Visit(id="first", x=10, y=0, service_min=60, window=(0, 60), optional=True, priority=3),
+        Visit(id="second", x=-10, y=0, service_min=60, window=(0, 60), optional=True, priority=1),
+    ]
+    techs = [Technician(id="a", x=0, y=0, shift=(0, 200))]
+    plan = plan_routes(visits, techs, time_limit_s=0.5)
+    assert check_plan(plan, visits, techs) == []
+    assert [s.visit_id for s in plan.routes["a"]] == ["first"], "the higher priority wins the only slot"
+    assert plan.reasons == {"nobody": NO_SKILLED_TECHNICIAN, "far": OUT_OF_REACH, "second": NO_ROOM}
+
+
+def test_mandatory_visit_nobody_can_serve_is_an_error_not_a_plan():
+    visits = [*grid_visits(3), Visit(id="crane", x=1, y=1, skills={"crane": 1})]
+    techs = [Technician(id="a", x=0, y=0)]
+    with pytest.raises(InfeasiblePlan) as info:
+        plan_routes(visits, techs, time_limit_s=0.5)
+    (violation,) = info.value.violations
+    assert violation.code == "mandatory_unservable"
+    assert violation.params == {"visit": "crane", "reason": NO_SKILLED_TECHNICIAN}
+    assert "crane" in str(info.value)
+
+
+def test_mandatory_visits_that_do_not_fit_together_raise():
+    """Each fits alone, not both: PyVRP's best is infeasible, and that is an error, not a plan."""
+    visits = [
+        Visit(id="x", x=10, y=0, service_min=60, window=(0, 60)),
+        Visit(id="y", x=-10, y=0, service_min=60, window=(0, 60)),
+    ]
+    techs = [Technician(id="a", x=0, y=0, shift=(0, 200))]
+    with pytest.raises(InfeasiblePlan) as info:
+        plan_routes(visits, techs, time_limit_s=0.3)
+    assert {v.code for v in info.value.violations} & {"window_missed", "shift_overrun", "mandatory_dropped"}
+
+
+def test_check_plan_violations_carry_codes_and_params():
+    visits = [Visit(id="x", x=100, y=0, window=(0, 50), skills={"fiber": 1}), Visit(id="m", x=1, y=0)]
+    techs = [Technician(id="a", x=0, y=0, shift=(0, 120))]
+    bad = RoutePlan(routes={"a": [Stop("x", 100, 100), Stop("x", 0, 0)], "ghost": []}, dropped=["m"], distance=0)
+    codes = {v.code: v.params for v in check_plan(bad, visits, techs)}
+    assert set(codes) == {
+        "unknown_technician",
+        "missing_skill",
+        "window_missed",
+        "served_twice",
+        "shift_overrun",
+        "mandatory_dropped",
+    }
+    assert codes["window_missed"]["visit"] == "x" and codes["window_missed"]["window_end"] == 50
+    assert codes["mandatory_dropped"] == {"visit": "m"}
+
+
+def test_reoptimize_improves_a_poor_plan_and_never_returns_a_worse_one(monkeypatch):
+    visits = grid_visits(12)
+    at = {v.id: (v.x, v.y) for v in visits}
+    techs = [Technician(id="a", x=0, y=0, shift=(0, 600))]
+    zigzag = [f"v{i}" for i in (0, 11, 1, 10, 2, 9, 3, 8, 4, 7, 5, 6)]
+    points = [(0, 0), *(at[v] for v in zigzag), (0, 0)]
+    zigzag_distance = sum(math.dist(a, b) for a, b in itertools.pairwise(points))
+    poor = RoutePlan(routes={"a": [Stop(v, 0, 0) for v in zigzag]}, dropped=[], distance=zigzag_distance)
+    better = reoptimize(poor, visits, techs, time_limit_s=0.5)
+    assert check_plan(better, visits, techs) == []
+    assert better.distance == pytest.approx(120), "a Hamiltonian cycle of the 4x3 grid, 10 apart"
+
+    # a solver run that comes back worse is not taken: the given plan is returned, rescheduled
+    monkeypatch.setattr(routing, "plan_routes", lambda *args, **kwargs: poor)
+    kept = reoptimize(better, visits, techs, time_limit_s=0.1)
+    assert kept.visit_order() == better.visit_order()
+    assert kept.distance == pytest.approx(120)
+
+
+def test_reoptimize_refuses_a_plan_that_breaks_a_constraint():
+    visits = [Visit(id="x", x=100, y=0, window=(0, 50))]
+    techs = [Technician(id="a", x=0, y=0, shift=(0, 600))]
+    broken = RoutePlan(routes={"a": [Stop("x", 100, 100)]}, dropped=[], distance=200)
+    with pytest.raises(InfeasiblePlan) as info:
+        reoptimize(broken, visits, techs, time_limit_s=0.2)
+    assert [v.code for v in info.value.violations] == ["window_missed"]
+
+
+def test_warm_start_with_an_unknown_technician_is_refused():
+    visits = grid_visits(3)
+    with pytest.raises(InvalidInput) as info:
+        plan_routes(visits, [Technician(id="a", x=0, y=0)], time_limit_s=0.2, initial={"zz": ["v0"]})
+    assert info.value.field == "initial"
+
+
+@pytest.mark.skipif(not SOLOMON.exists(), reason=f"Solomon data not found at {SOLOMON}")
+def test_r112_plan_is_feasible_in_real_numbers():
+    """R112 is where the former OR-Tools setting returned a plan that broke the instance's windows."""
+    _, visits, techs = read_instance(SOLOMON / "R112.txt")
+    plan = plan_routes(visits, techs, time_limit_s=1.5)
+    assert check_plan(plan, visits, techs) == []
+    assert plan.dropped == []
+    bks, _ = best_known(SOLOMON, "R112")
+    assert bks - 0.01 <= plan.distance <= bks * 1.10
+
+
+@pytest.mark.skipif(not SOLOMON.exists(), reason=f"Solomon data not found at {SOLOMON}")
+def test_r112_solver_result_that_breaks_a_constraint_is_never_returned(monkeypatch):
+    """If the solver hands back routes that break R112's windows, plan_routes raises instead."""
+    _, visits, techs = read_instance(SOLOMON / "R112.txt")
+    orders = routing._PyvrpModel.orders
+
+    def reversed_orders(self, solution):
+        return {tech: nodes[::-1] for tech, nodes in orders(self, solution).items()}
+
+    monkeypatch.setattr(routing._PyvrpModel, "orders", reversed_orders)
+    with pytest.raises(InfeasiblePlan) as info:
+        plan_routes(visits, techs, time_limit_s=0.3)
+    assert any(v.code == "window_missed" for v in info.value.violations)
+    assert "no feasible plan" in str(info.value)
