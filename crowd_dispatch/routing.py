@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
 from .errors import DispatchError, InvalidInput
-from .geo import haversine_km
+from .geo import term_to_km
 from .model import check_non_negative
 
 DIST_SCALE = 1000  # PyVRP works on integers: distances in 1/1000 units (metres in geographic mode)
@@ -171,7 +171,7 @@ class _Problem:
         xs = np.array([t.x for t in self.techs] + [v.x for v in self.visits], dtype=float)
         ys = np.array([t.y for t in self.techs] + [v.y for v in self.visits], dtype=float)
         if geographic:
-            dist = np.vstack([haversine_km(xs[i], ys[i], xs, ys) for i in range(xs.size)]) * ROAD_FACTOR
+            dist = _haversine_matrix_km(xs, ys) * ROAD_FACTOR
             self.distance = dist
             self.travel = dist / speed_kmh * 60.0
         else:
@@ -196,8 +196,22 @@ class _Problem:
         return start + visit.service_min + self.travel[node, k] <= tech.shift[1] + EPS
 
 
-def plan_routes(visits, technicians, *, time_limit_s=10.0, geographic=False, speed_kmh=40.0, initial=None, seed=1):
+def plan_routes(
+    visits,
+    technicians,
+    *,
+    time_limit_s=10.0,
+    geographic=False,
+    speed_kmh=40.0,
+    initial=None,
+    seed=1,
+    max_no_improvement=None,
+):
     """Solve the VRPTW and return a :class:`RoutePlan`. ``initial`` (tech id -> visit ids) warm-starts it.
+
+    The solver runs for ``time_limit_s`` seconds (wall clock, setup included), or stops earlier after
+    ``max_no_improvement`` iterations without a better plan when that is given (measured: a day of 12
+    visits settles within 500 iterations, 0.1 s; on Solomon's R112, 2000 stop after about 4 s).
 
     Optional visits that no technician can serve are dropped with their reason; a mandatory one, or
     a result that breaks any constraint, raises :class:`InfeasiblePlan`.
@@ -219,7 +233,10 @@ def plan_routes(visits, technicians, *, time_limit_s=10.0, geographic=False, spe
         remaining = max(time_limit_s - (time.perf_counter() - started), 0.01)
         with warnings.catch_warnings():  # "struggles to find a feasible solution": check_plan says what breaks
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(model.data, MaxRuntime(remaining), seed=seed, collect_stats=False, display=False,
+            stop = MaxRuntime(remaining)
+            if max_no_improvement is not None:
+                stop = MultipleCriteria([stop, NoImprovement(max_no_improvement)])
+            result = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False,
                                  initial_solution=init)  # fmt: skip
         orders = model.orders(result.best)
     plan = _plan_from_orders(problem, orders)
@@ -227,7 +244,9 @@ def plan_routes(visits, technicians, *, time_limit_s=10.0, geographic=False, spe
     return _checked(problem, plan)
 
 
-def reoptimize(plan, visits, technicians, *, time_limit_s=1.0, geographic=False, speed_kmh=40.0, seed=1):
+def reoptimize(
+    plan, visits, technicians, *, time_limit_s=1.0, geographic=False, speed_kmh=40.0, seed=1, max_no_improvement=None
+):
     """Improve an existing plan from its current routes (warm start) within ``time_limit_s``.
 
     Returns the better of the new plan and the given one (rescheduled), by distance plus the prizes
@@ -237,7 +256,7 @@ def reoptimize(plan, visits, technicians, *, time_limit_s=1.0, geographic=False,
     current.reasons = {vid: plan.reasons.get(vid, NO_ROOM) for vid in current.dropped}
     try:
         new = plan_routes(visits, technicians, time_limit_s=time_limit_s, geographic=geographic, speed_kmh=speed_kmh,
-                          initial=plan.visit_order(), seed=seed)  # fmt: skip
+                          initial=plan.visit_order(), seed=seed, max_no_improvement=max_no_improvement)  # fmt: skip
     except InfeasiblePlan:  # the solver found nothing feasible within the budget: keep what works
         return current
     return new if _objective(problem, new) < _objective(problem, current) - EPS else current
@@ -422,6 +441,8 @@ def insert_urgent(plan, visits, technicians, urgent, *, geographic=False, speed_
     problem = _Problem([*visits, urgent], technicians, geographic, speed_kmh)
     u = problem.index_of[urgent.id]
     orders = _known_orders(problem, plan.visit_order())
+    travel, distance, service = problem.travel, problem.distance, problem.service
+    lo_u, hi_u = urgent.window
     best = None
     for k, tech in enumerate(problem.techs):
         if not tech.can_do(urgent):
@@ -430,17 +451,22 @@ def insert_urgent(plan, visits, technicians, urgent, *, geographic=False, speed_
         load = sum(problem.node_visit(n).demand for n in nodes) + urgent.demand
         if tech.capacity is not None and load > tech.capacity + 1e-9:
             continue
+        departure, latest = _route_slack(problem, k, nodes)
+        path = [k, *nodes, k]
         for pos in range(len(nodes) + 1):
-            candidate = [*nodes[:pos], u, *nodes[pos:]]
-            start_u = _feasible_start(problem, k, candidate, u)
-            if start_u is None:
+            prev, nxt = path[pos], path[pos + 1]
+            start_u = max(departure[pos] + travel[prev, u], lo_u)
+            if start_u > hi_u + 1e-9:
                 continue
-            prev = nodes[pos - 1] if pos else k
-            nxt = nodes[pos] if pos < len(nodes) else k
-            extra = problem.distance[prev, u] + problem.distance[u, nxt] - problem.distance[prev, nxt]
+            arrive_next = start_u + service[u] + travel[u, nxt]
+            if pos < len(nodes):
+                arrive_next = max(arrive_next, problem.node_visit(nxt).window[0])
+            if arrive_next > latest[pos] + 1e-9:
+                continue
+            extra = distance[prev, u] + distance[u, nxt] - distance[prev, nxt]
             key = (round(start_u, 6), extra)
             if best is None or key < best[0]:
-                best = (key, tech.id, candidate)
+                best = (key, tech.id, [*nodes[:pos], u, *nodes[pos:]])
     if best is None:
         raise DispatchError(f"no feasible insertion for urgent visit {urgent.id!r}")
     orders[best[1]] = best[2]
@@ -449,22 +475,29 @@ def insert_urgent(plan, visits, technicians, urgent, *, geographic=False, speed_
     return _checked(problem, new)
 
 
-def _feasible_start(problem, k, nodes, watch):
-    """Start of service at ``watch`` if the route ``nodes`` of technician ``k`` is feasible, else None."""
-    tech = problem.techs[k]
-    t, prev, watched = tech.shift[0], k, None
+def _route_slack(problem, k, nodes):
+    """Forward and backward schedule of technician ``k``'s route ``nodes`` (earliest starts).
+
+    ``departure[p]``: when the technician leaves the p-th point of ``[home, *nodes]`` at the earliest;
+    ``latest[p]``: the latest start of service at the p-th visit (``p == len(nodes)``: the latest
+    return home) that keeps the rest of the route feasible. Inserting a visit before ``nodes[p]`` is
+    feasible when it can start within its window and the route reaches ``nodes[p]`` by ``latest[p]``.
+    """
+    tech, travel, service = problem.techs[k], problem.travel, problem.service
+    departure, t, prev = [tech.shift[0]], tech.shift[0], k
     for node in nodes:
-        visit = problem.node_visit(node)
-        t = max(t + problem.travel[prev, node], visit.window[0])
-        if t > visit.window[1] + 1e-9:
-            return None
-        if node == watch:
-            watched = t
-        t += problem.service[node]
+        t = max(t + travel[prev, node], problem.node_visit(node).window[0]) + service[node]
+        departure.append(t)
         prev = node
-    if t + problem.travel[prev, k] > tech.shift[1] + 1e-9:
-        return None
-    return watched
+    latest = [0.0] * (len(nodes) + 1)
+    latest[-1] = tech.shift[1]
+    after = tech.shift[1]  # latest arrival at what follows the current visit
+    nxt = k
+    for p in range(len(nodes) - 1, -1, -1):
+        node = nodes[p]
+        latest[p] = min(problem.node_visit(node).window[1], after - travel[node, nxt] - service[node])
+        after, nxt = latest[p], node
+    return departure, latest
 
 
 def check_plan(plan, visits, technicians, *, geographic=False, speed_kmh=40.0):
@@ -534,6 +567,16 @@ def _violations(problem, plan):
                 visit=visit.id,
             )
     return problems
+
+
+def _haversine_matrix_km(lats, lons):
+    """Great-circle distances in km between all pairs of points (degrees), in one vectorised pass."""
+    lat, lon = np.radians(lats), np.radians(lons)
+    sin_dlat = np.sin((lat[None, :] - lat[:, None]) * 0.5)
+    sin_dlon = np.sin((lon[None, :] - lon[:, None]) * 0.5)
+    cos_lat = np.cos(lat)
+    term = sin_dlat * sin_dlat + cos_lat[:, None] * cos_lat[None, :] * sin_dlon * sin_dlon
+    return term_to_km(np.clip(term, 0.0, 1.0))
 
 
 def _check_point(prefix, x, y):

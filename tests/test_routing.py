@@ -42,7 +42,7 @@ def test_plan_respects_windows_shifts_and_serves_everyone():
     visits = grid_visits()
     visits[3] = Visit(id="v3", x=30, y=0, service_min=15, window=(200, 220))
     techs = [Technician(id="a", x=0, y=0, shift=(0, 480)), Technician(id="b", x=30, y=20, shift=(60, 480))]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     assert check_plan(plan, visits, techs) == []
     assert plan.dropped == []
     served = [s.visit_id for stops in plan.routes.values() for s in stops]
@@ -59,7 +59,7 @@ def test_skill_only_one_technician_has_goes_to_that_technician():
         Technician(id="b", x=40, y=40, skills={"hvac": 3}),
         Technician(id="c", x=0, y=0),
     ]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     assert "hv" in [s.visit_id for s in plan.routes["b"]]
     assert check_plan(plan, visits, techs) == []
 
@@ -70,7 +70,7 @@ def test_optional_visit_that_cannot_fit_is_dropped_and_mandatory_kept():
         Visit(id="maybe", x=500, y=0, service_min=30, window=(0, 100), optional=True, priority=3),
     ]
     techs = [Technician(id="a", x=0, y=0, shift=(0, 200))]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     assert plan.dropped == ["maybe"]
     assert plan.reasons == {"maybe": OUT_OF_REACH}
     assert [s.visit_id for s in plan.routes["a"]] == ["must"]
@@ -80,7 +80,7 @@ def test_optional_visit_that_cannot_fit_is_dropped_and_mandatory_kept():
 def test_capacity_dimension_splits_routes():
     visits = [Visit(id=i, x=i, y=0, demand=6) for i in range(1, 5)]
     techs = [Technician(id=k, x=0, y=0, capacity=12) for k in range(3)]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     assert all(sum(6 for _ in stops) <= 12 for stops in plan.routes.values())
     assert sum(1 for stops in plan.routes.values() if stops) == 2
     assert check_plan(plan, visits, techs) == []
@@ -99,7 +99,7 @@ def test_check_plan_reports_violations():
 def test_geographic_mode_uses_minutes_at_speed():
     visits = [Visit(id="v", x=46.95, y=7.55, service_min=30, window=(0, 600))]  # ~7.6 km east
     techs = [Technician(id="a", x=46.95, y=7.45)]
-    plan = plan_routes(visits, techs, time_limit_s=1, geographic=True, speed_kmh=40)
+    plan = plan_routes(visits, techs, time_limit_s=1, geographic=True, speed_kmh=40, max_no_improvement=1000)
     arrival = plan.routes["a"][0].arrival
     assert 7.6 * 1.3 / 40 * 60 * 0.95 < arrival < 7.6 * 1.3 / 40 * 60 * 1.05
 
@@ -107,7 +107,7 @@ def test_geographic_mode_uses_minutes_at_speed():
 def test_urgent_insertion_is_feasible_and_keeps_prior_visits():
     visits = grid_visits(12)
     techs = [Technician(id="a", x=0, y=0, shift=(0, 480)), Technician(id="b", x=30, y=20, shift=(0, 480))]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     before = plan.visit_order()
     urgent = Visit(id="u", x=15, y=5, service_min=20, window=(0, 120), priority=3)
     new = insert_urgent(plan, visits, techs, urgent)
@@ -126,7 +126,7 @@ def test_urgent_insertion_is_feasible_and_keeps_prior_visits():
 def test_urgent_insertion_without_a_feasible_position_raises():
     visits = grid_visits(4)
     techs = [Technician(id="a", x=0, y=0, shift=(0, 480))]
-    plan = plan_routes(visits, techs, time_limit_s=1)
+    plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=1000)
     with pytest.raises(DispatchError):
         insert_urgent(plan, visits, techs, Visit(id="u", x=1000, y=0, window=(0, 30)))
     with pytest.raises(DispatchError):
