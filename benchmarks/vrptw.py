@@ -109,6 +109,44 @@ def _mean(values):
     return round(sum(values) / len(values), 2) if values else None
 
 
+def markdown(result):
+    """The figures as Markdown tables (for docs/ROUTING.md)."""
+    rows, summary = result["rows"], result["summary"]
+    by = {(r["instance"], r["solver"]): r for r in rows}
+    solvers = [s for s in ("ours", "pyvrp") if s in summary]
+    cell = lambda r: "-" if r is None or r["cost"] is None else f"{r['cost']:.2f}"  # noqa: E731
+    gap = lambda r: "-" if r is None or r["gap_pct"] is None else f"{r['gap_pct']:.2f}"  # noqa: E731
+    head = "| instance | BKS | " + " | ".join(f"{s} cost | {s} gap % | {s} vehicles" for s in solvers) + " |"
+    out = [head, "|" + "---|" * (2 + 3 * len(solvers))]
+    for name in result["instances"]:
+        bks = next(r["bks"] for r in rows if r["instance"] == name)
+        cells = []
+        for s in solvers:
+            r = by.get((name, s))
+            flag = "" if r is None or r["feasible"] else " (infeasible)"
+            cells += [cell(r) + flag, gap(r), str(r["vehicles"] if r else "-")]
+        out.append(f"| {name} | {bks:.2f} | " + " | ".join(cells) + " |")
+    classes = sorted({c for s in solvers for c in summary[s]["per_class"]})
+    out += [
+        "",
+        "| mean gap % | " + " | ".join(classes) + f" | all {len(result['instances'])} |",
+        "|" + "---|" * (len(classes) + 2),
+    ]
+    for s in solvers:
+        per = summary[s]["per_class"]
+        out.append(
+            f"| {s} | " + " | ".join(f"{per[c]:.2f}" for c in classes) + f" | {summary[s]['mean_gap_pct']:.2f} |"
+        )
+    if result["skills"]:
+        out += ["", "| instance | unrestricted | skill-restricted | + % | vehicles |", "|---|---|---|---|---|"]
+        for r in result["skills"]:
+            restricted = "-" if r["restricted"] is None else f"{r['restricted']:.2f}"
+            extra = "-" if r["extra_pct"] is None else f"{r['extra_pct']:.2f}"
+            out.append(f"| {r['instance']} | {r['unrestricted']:.2f} | {restricted} | {extra} | {r['vehicles']} |")
+        out.append(f"| mean | | | {summary['skills']['mean_extra_pct']:.2f} | |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -118,6 +156,7 @@ def main():
                     help="how many instances of the skill-restricted variant (0: none)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=11, help="seed of the skill-restricted variant")
     ap.add_argument("--json", help="also write the JSON result to this file")
+    ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
     ap.add_argument("instances", nargs="*")
     args = ap.parse_args()
     data = Path(args.data)
@@ -187,6 +226,8 @@ def main():
     result = {"seconds": args.seconds, "instances": names, "summary": summary, "rows": rows, "skills": skill_rows}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(result))
     print(json.dumps(result))
 
 
