@@ -61,7 +61,10 @@ NO_ROOM = "no_room"  # it fits alone, but not together with the visits that were
 
 @dataclass(frozen=True)
 class Visit:
-    """One job to schedule. ``window`` is the allowed start of service (minutes)."""
+    """One job to schedule. ``window`` is the allowed start of service (minutes).
+
+    ``technician``, when set, is the only technician who may serve the visit: a stop the dispatcher
+    locked to someone (give it a narrow ``window`` to keep its time as well)."""
 
     id: object
     x: float
@@ -72,6 +75,7 @@ class Visit:
     priority: int = 1
     optional: bool = False
     demand: float = 0.0
+    technician: object = None
 
     def __post_init__(self):
         _check_point(f"visit[{self.id}]", self.x, self.y)
@@ -89,7 +93,11 @@ class Visit:
 
 @dataclass(frozen=True)
 class Technician:
-    """One technician (a vehicle): home base, shift and skills. Routes end where they start."""
+    """One technician (a vehicle): home base (``x``, ``y``), shift and skills.
+
+    Routes start and end at the home base, unless ``start`` gives another starting position: where
+    the technician is when the (re)plan begins, e.g. the last stop already done, with ``shift[0]``
+    the time they are free there. The route still ends at the home base."""
 
     id: object
     x: float
@@ -97,14 +105,29 @@ class Technician:
     shift: tuple = (0.0, 24 * 60.0)
     skills: dict = field(default_factory=dict)
     capacity: float | None = None
+    start: tuple | None = None
 
     def __post_init__(self):
         _check_point(f"technician[{self.id}]", self.x, self.y)
+        if self.start is not None:
+            try:
+                sx, sy = self.start
+            except (TypeError, ValueError):
+                raise InvalidInput(
+                    f"technician[{self.id}].start", f"must be an (x, y) pair, got {self.start!r}"
+                ) from None
+            _check_point(f"technician[{self.id}].start", sx, sy)
         _check_window(f"technician[{self.id}].shift", self.shift)
         check_non_negative(f"technician[{self.id}]", "capacity", self.capacity)
 
     def can_do(self, visit):
+        if visit.technician is not None and visit.technician != self.id:
+            return False
         return all(self.skills.get(code, -1) >= level for code, level in visit.skills.items())
+
+    @property
+    def start_point(self):
+        return self.start if self.start is not None else (self.x, self.y)
 
 
 @dataclass(frozen=True)
@@ -152,7 +175,8 @@ class InfeasiblePlan(DispatchError):
 
 
 class _Problem:
-    """Nodes 0..T-1 are the technicians' starts, T.. the visits; matrices in minutes/units."""
+    """Nodes 0..T-1 are the technicians' starts, T..T+V-1 the visits, then the T home bases (route
+    ends, ``end[k]``); matrices in minutes/units."""
 
     def __init__(self, visits, technicians, geographic=False, speed_kmh=40.0):
         if not technicians:
@@ -165,11 +189,16 @@ class _Problem:
             raise InvalidInput("technicians", "technician ids must be unique")
         if not speed_kmh > 0:
             raise InvalidInput("speed_kmh", f"must be > 0, got {speed_kmh!r}")
+        for v in visits:
+            if v.technician is not None and v.technician not in tech_ids:
+                raise InvalidInput(f"visit[{v.id}].technician", f"unknown technician {v.technician!r}")
         self.visits = list(visits)
         self.techs = list(technicians)
         self.geographic = geographic
-        xs = np.array([t.x for t in self.techs] + [v.x for v in self.visits], dtype=float)
-        ys = np.array([t.y for t in self.techs] + [v.y for v in self.visits], dtype=float)
+        points = [t.start_point for t in self.techs] + [(v.x, v.y) for v in self.visits]
+        points += [(t.x, t.y) for t in self.techs]
+        xs = np.array([p[0] for p in points], dtype=float)
+        ys = np.array([p[1] for p in points], dtype=float)
         if geographic:
             dist = _haversine_matrix_km(xs, ys) * ROAD_FACTOR
             self.distance = dist
@@ -180,7 +209,9 @@ class _Problem:
         self.n_tech = len(self.techs)
         self.index_of = {v.id: self.n_tech + i for i, v in enumerate(self.visits)}
         self.tech_pos = {t.id: k for k, t in enumerate(self.techs)}
-        self.service = np.array([0.0] * self.n_tech + [v.service_min for v in self.visits])
+        self.end = [self.n_tech + len(self.visits) + k for k in range(self.n_tech)]
+        self.service = np.zeros(len(points))
+        self.service[self.n_tech : self.n_tech + len(self.visits)] = [v.service_min for v in self.visits]
 
     def node_visit(self, node):
         return self.visits[node - self.n_tech]
@@ -193,7 +224,7 @@ class _Problem:
         start = max(tech.shift[0] + self.travel[k, node], visit.window[0])
         if start > visit.window[1] + EPS:
             return False
-        return start + visit.service_min + self.travel[node, k] <= tech.shift[1] + EPS
+        return start + visit.service_min + self.travel[node, self.end[k]] <= tech.shift[1] + EPS
 
 
 def plan_routes(
@@ -286,13 +317,16 @@ class _PyvrpModel:
     def __init__(self, problem, allowed, clients):
         self.problem = problem
         techs = problem.techs
-        depot_of, bases = [], {}
-        for t in techs:
-            depot_of.append(bases.setdefault((t.x, t.y), len(bases)))
-        base_node = {d: depot_of.index(d) for d in range(len(bases))}  # a technician node at each base
+        bases, base_node, start_depot, end_depot = {}, [], [], []  # a depot per distinct start or end position
+        for k, t in enumerate(techs):
+            for point, node, depot_list in ((t.start_point, k, start_depot), ((t.x, t.y), problem.end[k], end_depot)):
+                if point not in bases:
+                    bases[point] = len(bases)
+                    base_node.append(node)
+                depot_list.append(bases[point])
         self.clients = clients  # positions in problem.visits, in PyVRP client order
         n_depots = len(bases)
-        nodes = [base_node[d] for d in range(n_depots)] + [problem.n_tech + i for i in self.clients]
+        nodes = base_node + [problem.n_tech + i for i in self.clients]
         sel = np.ix_(nodes, nodes)
         distance = np.rint(problem.distance[sel] * DIST_SCALE).astype(np.int64)
         duration = _ceil(problem.travel[sel] * TIME_SCALE)
@@ -318,8 +352,7 @@ class _PyvrpModel:
             durations.append(dur_p)
 
         with_load = any(t.capacity is not None for t in techs)
-        locations = [pyvrp.Location(x=float(techs[base_node[d]].x), y=float(techs[base_node[d]].y))
-                     for d in range(n_depots)]  # fmt: skip
+        locations = [pyvrp.Location(x=float(x), y=float(y)) for x, y in bases]
         locations += [pyvrp.Location(x=float(problem.visits[i].x), y=float(problem.visits[i].y)) for i in self.clients]
         depots = [pyvrp.Depot(location=d) for d in range(n_depots)]
         clients = []
@@ -339,19 +372,19 @@ class _PyvrpModel:
         self.type_of, self.techs_of_type, vehicle_types, keys = [], [], [], {}
         for k, t in enumerate(techs):
             cap = t.capacity if t.capacity is not None else None
-            key = (depot_of[k], t.shift, cap, profile_of[k])
+            key = (start_depot[k], end_depot[k], t.shift, cap, profile_of[k])
             if key not in keys:
                 keys[key] = len(keys)
                 self.techs_of_type.append([])
             self.type_of.append(keys[key])
             self.techs_of_type[keys[key]].append(k)
-        for (depot, shift, cap, profile), index in keys.items():
+        for (start, end, shift, cap, profile), index in keys.items():
             lo, hi = _time_window(shift)
             capacity = []
             if with_load:
                 capacity = [math.floor(cap * LOAD_SCALE + EPS) if cap is not None else UNREACHABLE]
             vehicle_types.append(pyvrp.VehicleType(
-                num_available=len(self.techs_of_type[index]), capacity=capacity, start_depot=depot, end_depot=depot,
+                num_available=len(self.techs_of_type[index]), capacity=capacity, start_depot=start, end_depot=end,
                 tw_early=lo, tw_late=hi, profile=profile,
             ))  # fmt: skip
         self.data = pyvrp.ProblemData(locations, clients, depots, vehicle_types, distances, durations)
@@ -416,7 +449,7 @@ def _plan_from_orders(problem, orders):
             t = start + problem.service[node]
             prev = node
         if nodes:
-            distance += problem.distance[prev, k]
+            distance += problem.distance[prev, problem.end[k]]
         routes[tech.id] = stops
         served.update(nodes)
     dropped = [v.id for i, v in enumerate(problem.visits) if problem.n_tech + i not in served]
@@ -452,7 +485,7 @@ def insert_urgent(plan, visits, technicians, urgent, *, geographic=False, speed_
         if tech.capacity is not None and load > tech.capacity + 1e-9:
             continue
         departure, latest = _route_slack(problem, k, nodes)
-        path = [k, *nodes, k]
+        path = [k, *nodes, problem.end[k]]
         for pos in range(len(nodes) + 1):
             prev, nxt = path[pos], path[pos + 1]
             start_u = max(departure[pos] + travel[prev, u], lo_u)
@@ -492,7 +525,7 @@ def _route_slack(problem, k, nodes):
     latest = [0.0] * (len(nodes) + 1)
     latest[-1] = tech.shift[1]
     after = tech.shift[1]  # latest arrival at what follows the current visit
-    nxt = k
+    nxt = problem.end[k]
     for p in range(len(nodes) - 1, -1, -1):
         node = nodes[p]
         latest[p] = min(problem.node_visit(node).window[1], after - travel[node, nxt] - service[node])
@@ -548,7 +581,7 @@ def _violations(problem, plan):
             t += visit.service_min
             load += visit.demand
             prev = node
-        end = t + problem.travel[prev, k]
+        end = t + problem.travel[prev, problem.end[k]]
         if stops and end > tech.shift[1] + EPS:
             message = f"{tech.id} returns after the end of the shift ({tech.shift[1]})"
             add("shift_overrun", message, technician=tech.id, end=end, shift_end=tech.shift[1])

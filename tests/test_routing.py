@@ -330,3 +330,44 @@ def test_r112_solver_result_that_breaks_a_constraint_is_never_returned(monkeypat
         plan_routes(visits, techs, time_limit_s=0.3)
     assert any(v.code == "window_missed" for v in info.value.violations)
     assert "no feasible plan" in str(info.value)
+
+
+def test_replan_from_where_the_technician_is_ends_at_home():
+    """A technician who finished a stop at (100, 0) at minute 200 resumes from there and returns home."""
+    visits = [Visit(id="near", x=100, y=10, service_min=10), Visit(id="home", x=0, y=10, service_min=10)]
+    resumed = Technician(id="a", x=0, y=0, shift=(200, 600), start=(100, 0))
+    plan = plan_routes(visits, [resumed], time_limit_s=0.3, max_no_improvement=500)
+    assert check_plan(plan, visits, [resumed]) == []
+    assert [s.visit_id for s in plan.routes["a"]] == ["near", "home"]
+    assert plan.routes["a"][0].arrival == pytest.approx(210)
+    assert plan.distance == pytest.approx(10 + 100 + 10)
+    late = Technician(id="a", x=0, y=0, shift=(200, 320), start=(100, 0))  # 210 + 10 + 100 + 10 + 10 = 340
+    with pytest.raises(InfeasiblePlan) as info:
+        plan_routes(visits, [late], time_limit_s=0.3, max_no_improvement=500)
+    assert {v.code for v in info.value.violations} <= {"shift_overrun", "window_missed", "mandatory_unservable"}
+
+
+def test_locked_visit_stays_with_its_technician():
+    """A stop locked to "far" is served by "far" even though "near" is next door and free."""
+    visits = [Visit(id="locked", x=1, y=0, service_min=10, technician="far"), Visit(id="free", x=2, y=0)]
+    techs = [Technician(id="near", x=0, y=0), Technician(id="far", x=50, y=0)]
+    plan = plan_routes(visits, techs, time_limit_s=0.3, max_no_improvement=500)
+    assert check_plan(plan, visits, techs) == []
+    assert "locked" in [s.visit_id for s in plan.routes["far"]]
+    moved = RoutePlan(routes={"near": [Stop("locked", 1, 1), Stop("free", 2, 2)], "far": []}, dropped=[], distance=4)
+    assert [v.code for v in check_plan(moved, visits, techs)] == ["missing_skill"]
+    with pytest.raises(InvalidInput) as info:
+        plan_routes([Visit(id="x", x=0, y=0, technician="ghost")], techs, time_limit_s=0.1)
+    assert info.value.field == "visit[x].technician"
+
+
+def test_urgent_insertion_respects_a_resumed_start_and_the_way_home():
+    visits = [Visit(id="v", x=100, y=10, service_min=10)]
+    tech = Technician(id="a", x=0, y=0, shift=(200, 400), start=(100, 0))
+    plan = plan_routes(visits, [tech], time_limit_s=0.2, max_no_improvement=200)
+    urgent = Visit(id="u", x=50, y=0, service_min=10, window=(0, 400))
+    new = insert_urgent(plan, visits, [tech], urgent)
+    assert [s.visit_id for s in new.routes["a"]] == ["v", "u"], "on the way home is cheapest"
+    assert check_plan(new, [*visits, urgent], [tech]) == []
+    with pytest.raises(DispatchError):  # back home by 400 is impossible with a detour of 200 more
+        insert_urgent(plan, visits, [tech], Visit(id="u2", x=100, y=200, window=(0, 400)))
