@@ -11,11 +11,13 @@ times a road factor, travel minutes at ``speed_kmh``). Times are minutes.
 
 Solver: PyVRP (iterated local search). The mapping onto its model:
 
-- technicians' home bases become depots (one per distinct position);
-- technicians that share base, shift, capacity and skill profile become one vehicle type with as
-  many vehicles, and a shift becomes the vehicle type's time window;
+- technicians' home bases become depots (one per distinct position), and so do the positions a
+  technician resumes from when a day is re-planned (start depot != end depot);
+- technicians that share start, home base, shift, capacity and skill profile become one vehicle
+  type with as many vehicles, and a shift becomes the vehicle type's time window;
 - skills become routing profiles (a site-dependent VRP): in the profile of technicians who lack a
-  visit's skills, every edge into that visit is "unreachable" (huge distance and duration);
+  visit's skills, every edge into that visit is "unreachable" (huge distance and duration); a visit
+  locked to one technician is unreachable for every other one the same way;
 - optional visits become prize-collecting clients (prize = ``OPTIONAL_PRIZE`` per priority point).
 
 PyVRP works on integers. Distances are rounded to 1/1000 unit (the objective only); durations,
@@ -248,6 +250,8 @@ def plan_routes(
     a result that breaks any constraint, raises :class:`InfeasiblePlan`.
     """
     started = time.perf_counter()
+    if not isinstance(time_limit_s, int | float) or isinstance(time_limit_s, bool) or not time_limit_s >= 0:
+        raise InvalidInput("time_limit_s", f"must be a number >= 0, got {time_limit_s!r}")
     problem = _Problem(visits, technicians, geographic, speed_kmh)
     allowed, reasons = _screen(problem)
     unservable = [
