@@ -43,7 +43,7 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
 from .errors import DispatchError, InvalidInput
-from .geo import term_to_km
+from .geo import EARTH_RADIUS_KM, term_to_km
 from .model import check_non_negative
 
 DIST_SCALE = 1000  # PyVRP works on integers: distances in 1/1000 units (metres in geographic mode)
@@ -178,9 +178,12 @@ class InfeasiblePlan(DispatchError):
 
 class _Problem:
     """Nodes 0..T-1 are the technicians' starts, T..T+V-1 the visits, then the T home bases (route
-    ends, ``end[k]``); matrices in minutes/units."""
+    ends, ``end[k]``); matrices in minutes/units.
 
-    def __init__(self, visits, technicians, geographic=False, speed_kmh=40.0):
+    ``lazy=True`` computes each distance when first asked for instead of the full matrices: checking
+    or patching a plan reads a few arcs per stop, not all N x N of them."""
+
+    def __init__(self, visits, technicians, geographic=False, speed_kmh=40.0, lazy=False):
         if not technicians:
             raise InvalidInput("technicians", "at least one technician is needed")
         ids = [v.id for v in visits]
@@ -201,7 +204,10 @@ class _Problem:
         points += [(t.x, t.y) for t in self.techs]
         xs = np.array([p[0] for p in points], dtype=float)
         ys = np.array([p[1] for p in points], dtype=float)
-        if geographic:
+        if lazy:
+            self.distance = _Arcs(points, geographic)
+            self.travel = _Arcs(points, geographic, minutes_per_unit=60.0 / speed_kmh) if geographic else self.distance
+        elif geographic:
             dist = _haversine_matrix_km(xs, ys) * ROAD_FACTOR
             self.distance = dist
             self.travel = dist / speed_kmh * 60.0
@@ -475,7 +481,7 @@ def insert_urgent(plan, visits, technicians, urgent, *, geographic=False, speed_
     (skills, windows, shift or capacity), and :class:`InfeasiblePlan` when ``plan`` itself breaks a
     constraint.
     """
-    problem = _Problem([*visits, urgent], technicians, geographic, speed_kmh)
+    problem = _Problem([*visits, urgent], technicians, geographic, speed_kmh, lazy=True)
     u = problem.index_of[urgent.id]
     orders = _known_orders(problem, plan.visit_order())
     travel, distance, service = problem.travel, problem.distance, problem.service
@@ -541,7 +547,7 @@ def check_plan(plan, visits, technicians, *, geographic=False, speed_kmh=40.0):
     """List every violation in ``plan`` (empty when feasible): windows, shifts, skills, capacity,
     visits served twice or unknown, and mandatory visits dropped. Each item is a :class:`Violation`
     (a readable string with a ``code`` and ``params``)."""
-    return _violations(_Problem(visits, technicians, geographic, speed_kmh), plan)
+    return _violations(_Problem(visits, technicians, geographic, speed_kmh, lazy=True), plan)
 
 
 def _violations(problem, plan):
@@ -604,6 +610,34 @@ def _violations(problem, plan):
                 visit=visit.id,
             )
     return problems
+
+
+class _Arcs:
+    """Distances (or travel minutes) between points, computed on first use and cached; indexed
+    ``arcs[i, j]`` like the matrices. The same formulas as the matrices, one pair at a time."""
+
+    def __init__(self, points, geographic, minutes_per_unit=1.0):
+        self.points = points
+        self.geographic = geographic
+        self.factor = (ROAD_FACTOR if geographic else 1.0) * minutes_per_unit
+        self.cache = {}
+        if geographic:
+            self.rad = [(math.radians(lat), math.radians(lon)) for lat, lon in points]
+
+    def __getitem__(self, pair):
+        value = self.cache.get(pair)
+        if value is None:
+            i, j = pair
+            if self.geographic:
+                (lat1, lon1), (lat2, lon2) = self.rad[i], self.rad[j]
+                sin_dlat, sin_dlon = math.sin((lat2 - lat1) * 0.5), math.sin((lon2 - lon1) * 0.5)
+                term = min(max(sin_dlat * sin_dlat + math.cos(lat1) * math.cos(lat2) * sin_dlon * sin_dlon, 0.0), 1.0)
+                value = 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(term)) * self.factor
+            else:
+                (x1, y1), (x2, y2) = self.points[i], self.points[j]
+                value = math.hypot(x2 - x1, y2 - y1) * self.factor
+            self.cache[pair] = value
+        return value
 
 
 def _haversine_matrix_km(lats, lons):
