@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crowd_dispatch import InvalidInput, routing
 from crowd_dispatch.errors import DispatchError
@@ -371,3 +373,50 @@ def test_urgent_insertion_respects_a_resumed_start_and_the_way_home():
     assert check_plan(new, [*visits, urgent], [tech]) == []
     with pytest.raises(DispatchError):  # back home by 400 is impossible with a detour of 200 more
         insert_urgent(plan, visits, [tech], Visit(id="u2", x=100, y=200, window=(0, 400)))
+
+
+@st.composite
+def small_days(draw):
+    """A few technicians (some resuming elsewhere) and visits with random skills, windows and options."""
+    skills = ["a", "b"]
+    techs = []
+    for k in range(draw(st.integers(1, 3))):
+        begin = draw(st.integers(0, 120))
+        start = draw(st.none() | st.tuples(st.integers(0, 60), st.integers(0, 60)))
+        own = draw(st.sets(st.sampled_from(skills), max_size=2))
+        techs.append(Technician(id=f"t{k}", x=draw(st.integers(0, 60)), y=draw(st.integers(0, 60)),
+                                shift=(begin, begin + draw(st.integers(60, 480))), start=start,
+                                skills=dict.fromkeys(own, 1)))  # fmt: skip
+    visits = []
+    for i in range(draw(st.integers(0, 10))):
+        lo = draw(st.integers(0, 400))
+        visits.append(Visit(
+            id=i, x=draw(st.integers(0, 60)), y=draw(st.integers(0, 60)), service_min=draw(st.integers(0, 40)),
+            window=(lo, lo + draw(st.integers(0, 200))), skills=draw(st.sampled_from([{}, {"a": 1}, {"b": 1}])),
+            optional=draw(st.booleans()), priority=draw(st.integers(0, 3)),
+            technician=draw(st.none() | st.sampled_from([t.id for t in techs])),
+        ))  # fmt: skip
+    return visits, techs
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_days(), st.integers(0, 60), st.integers(0, 60), st.integers(0, 400))
+def test_every_plan_handed_out_is_feasible(day, ux, uy, u_lo):
+    """Whatever the day, plan_routes and insert_urgent either return a plan that passes check_plan,
+    with a reason for every dropped visit and every mandatory visit served, or raise."""
+    visits, techs = day
+    try:
+        plan = plan_routes(visits, techs, time_limit_s=1, max_no_improvement=200)
+    except InfeasiblePlan as error:
+        assert error.violations and all(v.code for v in error.violations)
+        return
+    assert check_plan(plan, visits, techs) == []
+    assert set(plan.reasons) == set(plan.dropped)
+    assert all(v.optional for v in visits if v.id in plan.dropped)
+    urgent = Visit(id="u", x=ux, y=uy, service_min=10, window=(u_lo, u_lo + 120))
+    try:
+        new = insert_urgent(plan, visits, techs, urgent)
+    except DispatchError:
+        return
+    assert check_plan(new, [*visits, urgent], techs) == []
+    assert {t: [v for v in ids if v != "u"] for t, ids in new.visit_order().items()} == plan.visit_order()
