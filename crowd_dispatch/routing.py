@@ -344,9 +344,9 @@ class _PyvrpModel:
         np.fill_diagonal(duration, 0)
 
         # routing profiles: one per distinct set of servable clients among the technicians
-        profile_of, profiles = [], {}
+        profile_of, profiles, allowed_sets = [], {}, [set(a) for a in allowed]
         for k in range(len(techs)):
-            reach = frozenset(c for c, i in enumerate(self.clients) if k in allowed[i])
+            reach = frozenset(c for c, i in enumerate(self.clients) if k in allowed_sets[i])
             profile_of.append(profiles.setdefault(reach, len(profiles)))
         distances, durations = [], []
         for reach in profiles:
