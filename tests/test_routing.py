@@ -309,7 +309,7 @@ def test_warm_start_with_an_unknown_technician_is_refused():
 
 @pytest.mark.skipif(not SOLOMON.exists(), reason=f"Solomon data not found at {SOLOMON}")
 def test_r112_plan_is_feasible_in_real_numbers():
-    """R112 is where the former OR-Tools setting returned a plan that broke the instance's windows."""
+    """R112 is where the former OR-Tools setting returned a plan that broke the instance's constraints."""
     _, visits, techs = read_instance(SOLOMON / "R112.txt")
     plan = plan_routes(visits, techs, time_limit_s=1.5)
     assert check_plan(plan, visits, techs) == []
