@@ -10,11 +10,7 @@ is one JSON object. Target: p99 <= 100 ms.
 import argparse
 import json
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crowd_dispatch.errors import DispatchError
 from crowd_dispatch.routing import Technician, Visit, check_plan, insert_urgent, plan_routes

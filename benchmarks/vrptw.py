@@ -25,12 +25,9 @@ import math
 import os
 import random
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyvrp
 from pyvrp.stop import MaxRuntime
