@@ -321,14 +321,14 @@ class CrowdWebhookDelivery(models.Model):
         connection is not tried again in this call (its other deliveries wait for the next call).
         """
         # sudo: a system action (the cron's user, or a test): deliveries are written by the system only
-        self = self.sudo()
-        limit = limit or self._crowd_batch_size()
+        deliveries = self.sudo()
+        limit = limit or deliveries._crowd_batch_size()
         started = time.monotonic()
         done = 0
         skip_urls = set()
         while done < limit and time.monotonic() - started < time_budget:
             try:
-                delivery = self._crowd_lock_next_due(skip_urls)
+                delivery = deliveries._crowd_lock_next_due(skip_urls)
             except psycopg2.errors.SerializationFailure:
                 # another worker committed that row after our snapshot: take a new snapshot
                 if not auto_commit:
@@ -343,7 +343,7 @@ class CrowdWebhookDelivery(models.Model):
                 skip_urls.add(delivery.url)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        self._crowd_schedule_next(done, out_of_time=time.monotonic() - started >= time_budget)
+        deliveries._crowd_schedule_next(done, out_of_time=time.monotonic() - started >= time_budget)
         return done
 
     @api.model
