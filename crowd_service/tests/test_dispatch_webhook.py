@@ -24,8 +24,6 @@ from odoo.addons.crowd_service.models.crowd_webhook_delivery import (
     crowd_webhook_signature,
 )
 
-from .common_dispatch import CrowdDispatchCase
-
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 
 
@@ -501,32 +499,45 @@ class TestWebhookSettings(WebhookCase):
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
-class TestWebhookOnOffers(CrowdDispatchCase):
-    def setUp(self):
-        super().setUp()
-        self.env["crowd.webhook.delivery"].search([("state", "=", "queued")]).write({"state": "cancelled"})
+class TestWebhookOnOffers(WebhookCase):
+    """The call site: new offers queue deliveries; dispatch and notification never call the endpoint."""
+
+    def _offers(self, count=2):
+        self.env["crowd.dispatch.rule"].search([]).active = False  # no automatic dispatch here
+        request = self.env["maintenance.request"].create({"name": "Lift stuck (webhook)"})
+        job = request.crowd_job_ids[:1] or self.env["crowd.job"]._crowd_create_for(request)
+        experts = self.env["res.partner"].create([{"name": f"Webhook Expert {i}"} for i in range(count)])
+        return self.env["crowd.dispatch.offer"].create(
+            [
+                {
+                    "job_id": job.id,
+                    "expert_id": expert.id,
+                    "rank": rank,
+                    "state": "pending",
+                    "expires_at": T0 + timedelta(hours=1),
+                }
+                for rank, expert in enumerate(experts, start=1)
+            ]
+        )
 
     def test_offers_queue_deliveries_and_dispatch_never_calls_the_endpoint(self):
         """Regression: dispatch rounds came up to 111 s late behind webhook calls. Dispatch and the
         notification cron only write deliveries; the HTTP calls are the webhook cron's, a cron of its own
         that runs after the dispatch crons."""
         server, url = start_endpoint(self, hold=True)
-        self.company.write({"crowd_webhook_url": url, "crowd_webhook_secret": "k"})
+        self.company.crowd_webhook_url = url
         calls = []
         self.patch(outbox, "crowd_webhook_post", lambda *args, **kw: calls.append(args))
-        self.make_expert("Near Nina", km=1.0)
-        self.make_expert("Near Noah", km=1.5)
-        request = self.make_request()
-        self.assertEqual(request.crowd_dispatch_state, "offered")
+        offers = self._offers()
+        offers._crowd_notify()
         self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify()
-        self.env["maintenance.request"]._cron_crowd_dispatch()
+        self.env["crowd.job"]._cron_crowd_dispatch()
         self.assertFalse(calls, "no HTTP call in dispatch nor in the notification cron")
         self.assertFalse(server.received)
-        deliveries = self.env["crowd.webhook.delivery"].search([("state", "=", "queued")])
-        self.assertEqual(len(deliveries), len(request.crowd_offer_ids))
-        self.assertEqual(
-            sorted(json.loads(d.payload)["data"]["offer_id"] for d in deliveries), sorted(request.crowd_offer_ids.ids)
-        )
+        deliveries = self.Delivery.search([("state", "=", "queued")])
+        self.assertEqual(len(deliveries), len(offers))
+        self.assertEqual(set(deliveries.mapped("event")), {"offer.created"})
+        self.assertEqual(sorted(json.loads(d.payload)["data"]["offer_id"] for d in deliveries), sorted(offers.ids))
         sender = self.env.ref("crowd_service.ir_cron_crowd_webhook_send")
         for xmlid in ("crowd_service.ir_cron_crowd_dispatch", "crowd_service.ir_cron_crowd_offer_notify"):
             cron = self.env.ref(xmlid)
@@ -534,16 +545,13 @@ class TestWebhookOnOffers(CrowdDispatchCase):
             self.assertLess(cron.priority, sender.priority, f"{xmlid} runs before the webhook cron")
             self.assertNotIn("webhook", cron.code)
 
-    def test_rolled_back_dispatch_sends_nothing(self):
-        """The delivery is written in the dispatch transaction: no event for a rolled-back one."""
-        self.company.write({"crowd_webhook_url": "https://push.example.com/crowd"})
-        self.make_expert("Near Nina", km=1.0)
-        Delivery = self.env["crowd.webhook.delivery"]
-        count = Delivery.search_count([])
+    def test_rolled_back_transaction_queues_nothing(self):
+        """The delivery is written in the caller's transaction: no event for a rolled-back one."""
+        count = self.Delivery.search_count([])
         with self.assertRaises(WorkerKilled), self.env.cr.savepoint():
             self.company._crowd_webhook_queue("offer.created", {"offer_id": 1})
             raise WorkerKilled()
-        self.assertEqual(Delivery.search_count([]), count)
+        self.assertEqual(self.Delivery.search_count([]), count)
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
