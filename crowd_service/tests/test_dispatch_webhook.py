@@ -223,6 +223,16 @@ class TestWebhookOutbox(WebhookCase):
         self.assertEqual(self.send(), 0, "a sent delivery is never sent again")
         self.assertEqual(len(server.received), 1)
 
+    def test_the_cron_sends_and_reports_its_progress(self):
+        server, url = start_endpoint(self)
+        delivery = self.queue(url)
+        cron = self.env.ref("crowd_service.ir_cron_crowd_webhook_send")
+        cron.method_direct_trigger()
+        self.assertEqual(delivery.state, "sent")
+        self.assertEqual(len(server.received), 1)
+        progress = self.env["ir.cron.progress"].search([("cron_id", "=", cron.id)], order="id desc", limit=1)
+        self.assertEqual((progress.done, progress.remaining), (1, 0))
+
     def test_5xx_is_retried_after_the_backoff(self):
         server, url = start_endpoint(self, statuses=[500, 503])
         delivery = self.queue(url)
