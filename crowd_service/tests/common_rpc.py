@@ -55,20 +55,13 @@ COUNTED_TABLES = (
 )
 
 
-def crowd_defined(model_cls, name):
-    """True when a class of a crowd addon defines (or overrides) ``name`` on this model."""
-    return any(
-        name in vars(klass) and klass.__module__.startswith(tuple(f"odoo.addons.{m}." for m in CROWD_MODULES))
-        for klass in model_cls.mro()
-    )
-
-
-def public_crowd_methods(model):
-    """Names of the public methods a crowd addon defines on ``model``, ORM CRUD excluded (probed apart)."""
+def public_crowd_methods(model, modules=CROWD_MODULES):
+    """Names of the public methods the addons ``modules`` define on ``model``, ORM CRUD excluded (probed
+    apart)."""
     model_cls = type(model)
     names = set()
     for klass in model_cls.mro():
-        if not klass.__module__.startswith(tuple(f"odoo.addons.{m}." for m in CROWD_MODULES)):
+        if not klass.__module__.startswith(tuple(f"odoo.addons.{m}." for m in modules)):
             continue
         for name, value in vars(klass).items():
             if not name.startswith("_") and callable(value) and name not in ORM_METHODS:
@@ -76,7 +69,7 @@ def public_crowd_methods(model):
     return sorted(names)
 
 
-def writable_fields(model, crowd_only=False):
+def writable_fields(model, crowd_only=False, modules=CROWD_MODULES):
     """Fields a client can send in ``write``: stored or inverse fields that are not computed-readonly."""
     result = []
     for name, field in model._fields.items():
@@ -86,7 +79,7 @@ def writable_fields(model, crowd_only=False):
             continue
         if not field.store and not field.inverse:
             continue
-        if crowd_only and getattr(field, "_module", None) not in CROWD_MODULES:
+        if crowd_only and getattr(field, "_module", None) not in modules:
             continue
         result.append(name)
     return sorted(result)
@@ -111,6 +104,9 @@ def listed(entries, role, model, name, target):
 class CrowdRpcCase(HttpCase):
     """Roles, sessions, database snapshots and probe bookkeeping for JSON-RPC security tests."""
 
+    # the addons whose models, fields and methods a suite probes
+    ADDONS = ("crowd_service",)
+
     # role -> (login, groups); portal roles get their partner set up by the subclass
     counts = None
     _digest_query = None
@@ -134,6 +130,36 @@ class CrowdRpcCase(HttpCase):
             counts.get("allowed_refused", 0),
         )
         super().tearDownClass()
+
+    @classmethod
+    def rpc_models(cls):
+        """Every non-abstract model the suite's addons define, or extend with fields or public methods
+        (of an extended model, only the addons' own fields and methods are probed)."""
+        names = []
+        for name, model_cls in sorted(cls.env.registry.items()):
+            if model_cls._abstract:
+                continue
+            if model_cls._original_module in cls.ADDONS or cls.is_extended(name):
+                names.append(name)
+        return names
+
+    @classmethod
+    def is_extended(cls, name):
+        """A model of another addon that the suite's addons extend."""
+        if cls.env.registry[name]._original_module in cls.ADDONS:
+            return False
+        model = cls.env[name]
+        return bool(
+            public_crowd_methods(model, cls.ADDONS) or writable_fields(model, crowd_only=True, modules=cls.ADDONS)
+        )
+
+    @classmethod
+    def methods_of(cls, name):
+        return public_crowd_methods(cls.env[name], cls.ADDONS)
+
+    @classmethod
+    def fields_of(cls, name):
+        return writable_fields(cls.env[name], crowd_only=cls.is_extended(name), modules=cls.ADDONS)
 
     @classmethod
     def make_user(cls, role, groups, **vals):

@@ -18,7 +18,7 @@ import math
 from odoo import Command
 from odoo.tests import tagged
 
-from .common_rpc import CrowdRpcCase, listed, public_crowd_methods, writable_fields
+from .common_rpc import CrowdRpcCase, listed
 
 SITE = (47.3779, 8.5403)
 NEAR = (47.3869, 8.5403)  # 1 km north of the site
@@ -28,33 +28,6 @@ INTERNAL_ROLES = ("employee", "employee_contacts", "dispatcher", "manager", "for
 ROLES = PORTAL_ROLES + INTERNAL_ROLES
 DISPATCHERS = {"dispatcher", "manager"}
 EMPLOYEES = {"employee", "employee_contacts"} | DISPATCHERS
-
-# Models of the crowd addons, and core models the crowd addons extend (probed on their crowd fields
-# and methods only, plus the ORM's create/copy/unlink).
-OWN_MODELS = (
-    "crowd.job",
-    "crowd.dispatch.offer",
-    "crowd.dispatch.rule",
-    "crowd.expert.certificate",
-    "crowd.expert.skill",
-    "crowd.expert.blackout",
-    "crowd.required.skill",
-    "crowd.skill",
-    "crowd.skill.level",
-    "crowd.skill.type",
-    "crowd.certificate.type",
-    "crowd.assign.wizard",
-    "crowd.assign.wizard.line",
-    "crowd.expert.state.wizard",
-    "crowd.dispatch.report",
-)
-EXTENDED_MODELS = (
-    "maintenance.request",
-    "maintenance.equipment",
-    "maintenance.equipment.category",
-    "res.partner",
-    "res.company",
-)
 
 # (roles, model glob, name globs, target globs): what a role may legitimately do. A name is a method,
 # "write:<field>", "create", "copy" or "unlink"; a target is the label of the record called.
@@ -103,6 +76,9 @@ ALLOWED = [
     ({"foreign_dispatcher"}, "crowd.assign.wizard*", ("create", "copy", "unlink", "write:*"), "*"),
     (DISPATCHERS | {"foreign_dispatcher"}, "crowd.expert.state.wizard", ("*",), "*"),
     ("*", "crowd.expert.state.wizard", ("default_get",), "*"),
+    # dispatchers retry and cancel webhook deliveries; the manager deletes those not queued
+    (DISPATCHERS, "crowd.webhook.delivery", ("action_retry", "action_cancel"), "*"),
+    ({"manager"}, "crowd.webhook.delivery", ("unlink",), "*"),
     # configuration is the crowd manager's
     ({"manager"}, "crowd.dispatch.rule", ("*",), "*"),
     ({"manager"}, "crowd.skill*", ("*",), "*"),
@@ -292,6 +268,16 @@ class TestRpcSecurity(CrowdRpcCase):
             .create({"partner_ids": [Command.set(cls.expert.ids)], "transition": "suspend", "reason": "RPC"})
         )
         cls.report_line = env["crowd.dispatch.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
+        cls.settings = env["res.config.settings"].create({})
+        cls.delivery = env["crowd.webhook.delivery"].create(
+            {
+                "company_id": cls.company.id,
+                "event": "offer.created",
+                "url": "https://hooks.example.com/crowd",
+                "payload": "{}",
+                "state": "failed",
+            }
+        )
 
     @classmethod
     def make_request(cls, name, **vals):
@@ -335,6 +321,8 @@ class TestRpcSecurity(CrowdRpcCase):
             "maintenance.equipment.category": [("category", self.category)],
             "res.partner": [("expert_partner", self.expert)],
             "res.company": [("company", self.company)],
+            "res.config.settings": [("settings", self.settings)],
+            "crowd.webhook.delivery": [("webhook_delivery", self.delivery)],
         }
 
     def param_values(self, model, record):
@@ -381,7 +369,7 @@ class TestRpcSecurity(CrowdRpcCase):
         return {"allowed_company_ids": [self.elsewhere(role).id, self.users[role].company_id.id]}
 
     def models(self):
-        return OWN_MODELS + EXTENDED_MODELS
+        return self.rpc_models()
 
     # ------------------------------------------------------------------ tests
     def setUp(self):
@@ -400,7 +388,7 @@ class TestRpcSecurity(CrowdRpcCase):
         of these records."""
         all_targets = self.targets()
         for model in self.models():
-            methods = [*public_crowd_methods(self.env[model]), "copy", "unlink"]
+            methods = [*self.methods_of(model), "copy", "unlink"]
             self.assertTrue(all_targets.get(model), f"no target record for {model}: add one to the suite")
             for method in methods:
                 live = set()
@@ -443,8 +431,7 @@ class TestRpcSecurity(CrowdRpcCase):
         any field is looked at): every field in one write, plain and with the forged flags."""
         all_targets = self.targets()
         for model in self.models():
-            crowd_only = model in EXTENDED_MODELS
-            names = writable_fields(self.env[model], crowd_only=crowd_only)
+            names = self.fields_of(model)
             if not names:
                 continue
             targets = all_targets[model][:1]
@@ -488,8 +475,8 @@ class TestRpcSecurity(CrowdRpcCase):
             if "company_id" not in self.env[model]._fields:
                 continue
             label, record = all_targets[model][0]
-            methods = public_crowd_methods(self.env[model])
-            names = writable_fields(self.env[model], crowd_only=model in EXTENDED_MODELS)
+            methods = self.methods_of(model)
+            names = self.fields_of(model)
             values = {fname: self.other_value(record, fname) for fname in names}
             for role in ROLES:
                 context = self.company_context(role)
@@ -517,7 +504,7 @@ class TestRpcSecurity(CrowdRpcCase):
         for model in self.models():
             for label, record in all_targets[model][:1]:
                 vals = record.sudo().copy_data()[0]
-                if model in EXTENDED_MODELS and model != "maintenance.request":
+                if self.is_extended(model) and model != "maintenance.request":
                     continue  # core models: creating a partner/company/asset is core's business
                 vals = {key: value for key, value in vals.items() if key in self.env[model]._fields}
                 for role in ROLES:
