@@ -7,7 +7,7 @@
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
     "depends": ["maintenance", "mail", "resource", "bus", "portal", "rating"],
-    "external_dependencies": {"python": ["ortools", "geopy", "numpy"]},
+    "external_dependencies": {"python": ["crowd-dispatch", "ortools", "geopy", "numpy"]},
     "data": [
         "security/crowd_security.xml",
         "security/ir.model.access.csv",

@@ -87,11 +87,11 @@ class CrowdDispatchOffer(models.Model):
 
     # ------------------------------------------------------------------ responses
     def _crowd_check_responder(self):
-        """Raise unless the current user may answer this offer: the expert it was made to. A dispatcher
-        assigns through the job instead, so nobody answers in an expert's name."""
+        """Raise unless the current user may answer this offer: the expert it was made to, or a crowd
+        dispatcher recording the expert's answer (given on the phone)."""
         self.ensure_one()
         self.check_access("read")
-        if self.env.su:
+        if self.env.su or self.env.user.has_group("crowd_service.group_crowd_user"):
             return
         if self.expert_id != self.env.user.partner_id:
             raise AccessError(self.env._("This offer was made to someone else; you cannot answer it."))

@@ -66,7 +66,9 @@ class ResPartner(models.Model):
     crowd_certificate_ids = fields.One2many(
         "crowd.expert.certificate", "partner_id", string="Certificates", groups="crowd_service.group_crowd_user"
     )
-    crowd_certificate_count = fields.Integer(compute="_compute_crowd_certificate_count", string="Certificate Count")
+    crowd_certificate_count = fields.Integer(
+        compute="_compute_crowd_certificate_count", string="Certificate Count", groups="crowd_service.group_crowd_user"
+    )
     crowd_cost_per_job = fields.Float(string="Cost per Job", help="Internal cost estimate of one job.")
     crowd_rating = fields.Float(string="Rating", default=0.0, digits=(3, 2), help="Average rating, 0 to 5.")
     crowd_company_id = fields.Many2one(
