@@ -21,6 +21,7 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 # A transport bound (the request body is read at most this far); file types are checked by the model.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ACTION_ERRORS = (UserError, ValidationError, AccessError)
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
 
 
 class CrowdServicePortal(CustomerPortal):
@@ -28,12 +29,20 @@ class CrowdServicePortal(CustomerPortal):
 
     # ------------------------------------------------------------------ helpers
     def _crowd_check(self, model, record_id, access_token=None):
-        """The record (sudo, as ``_document_check_access`` returns it), or 404 for an unknown id and a
-        record the user may not read alike: the answer never tells which ids exist."""
-        try:
-            return self._document_check_access(model, record_id, access_token)
-        except (AccessError, MissingError):
-            raise NotFound() from None
+        """The record (sudo, as ``_document_check_access`` returns it). An unknown id and a record the user
+        may not read get the same answer, which never tells which ids exist: 404, or the login page when
+        logged out (without a valid token)."""
+        record = None
+        if 0 < record_id <= MAX_ID:
+            try:
+                record = self._document_check_access(model, record_id, access_token)
+            except (AccessError, MissingError):
+                record = None
+        if record is None:
+            if request.env.user._is_public():
+                raise http.SessionExpiredException("Session expired")
+            raise NotFound()
+        return record
 
     @staticmethod
     def _crowd_as_user(record_sudo):

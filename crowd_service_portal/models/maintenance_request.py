@@ -23,7 +23,7 @@ class MaintenanceRequest(models.Model):
         customer = self.env.user.commercial_partner_id
         Equipment = self.env["maintenance.equipment"]
         equipment = Equipment
-        if isinstance(equipment_id, int) and not isinstance(equipment_id, bool):
+        if isinstance(equipment_id, int) and not isinstance(equipment_id, bool) and 0 < equipment_id < 2**31:
             equipment = Equipment.browse(equipment_id).exists()
         # a foreign asset is refused like an unknown one: the answer does not tell which ids exist
         if not equipment or not equipment.has_access("read") or equipment.crowd_customer_id != customer:

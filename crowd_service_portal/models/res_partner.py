@@ -37,7 +37,7 @@ class ResPartner(models.Model):
         """
         self._crowd_check_own_expert()
         cert_type = self.env["crowd.certificate.type"]
-        if isinstance(type_id, int) and not isinstance(type_id, bool):
+        if isinstance(type_id, int) and not isinstance(type_id, bool) and 0 < type_id < 2**31:
             # sudo: certificate types are reference data experts may choose from
             cert_type = cert_type.sudo().browse(type_id).exists()
         if not cert_type:
@@ -77,7 +77,7 @@ class ResPartner(models.Model):
     def _crowd_check_uploads(self, attachment_ids):
         """The caller's own unlinked uploads of an allowed type (JPEG, PNG, PDF), as sudo records."""
         if not isinstance(attachment_ids, (list, tuple)) or not all(
-            isinstance(a, int) and not isinstance(a, bool) for a in attachment_ids
+            isinstance(a, int) and not isinstance(a, bool) and 0 < a < 2**31 for a in attachment_ids
         ):
             raise ValidationError(self.env._("The documents are a list of ids."))
         # sudo: read the attachments to check them; they must be the caller's own

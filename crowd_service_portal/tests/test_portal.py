@@ -8,6 +8,7 @@ from odoo.tools import mute_logger
 
 SITE = (46.9480, 7.4474)
 UNKNOWN_ID = 987654321
+HUGE_ID = 10**20  # beyond PostgreSQL's integer
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -103,16 +104,19 @@ class TestCrowdPortal(HttpCase):
         return [record.sudo().read(fnames[record._name]) for record in records]
 
     # ------------------------------------------------------- foreign and unknown ids
-    def _assert_same_not_found(self, method, url_of, foreign_id, data=None):
-        """A foreign id and an unknown id get the same answer: 404, and no trace of the foreign record."""
+    def _assert_same_not_found(self, method, url_of, foreign_id, data=None, logged_out=False):
+        """A foreign id and unknown ids get the same answer, and no trace of the foreign record: 404, or the
+        login page when logged out."""
         answers = []
-        for record_id in (foreign_id, UNKNOWN_ID):
+        for record_id in (foreign_id, UNKNOWN_ID, HUGE_ID):
             url = url_of(record_id)
             res = self._post(url, data) if method == "POST" else self.url_open(url)
-            answers.append(res.status_code)
+            answers.append((res.status_code, "/web/login" in res.url))
             self.assertNotIn("Secretgasse", res.text, url)
+            self.assertNotIn("Press A-1 leaks oil", res.text, url)
             self.assertNotIn("OTTO_ONLY_REASON", res.text, url)
-        self.assertEqual(answers, [404, 404], f"{method} {url_of('<id>')}")
+        expected = (200, True) if logged_out else (404, False)
+        self.assertEqual(answers, [expected] * 3, f"{method} {url_of('<id>')}")
 
     def test_every_route_answers_foreign_and_unknown_ids_alike(self):
         self._accept()  # the job is expert 1's; offer 2 (expert 2's) is withdrawn
@@ -140,10 +144,12 @@ class TestCrowdPortal(HttpCase):
         # a customer cannot answer an expert's offer
         self.authenticate("customer_a_portal", "customer_a_portal")
         self._assert_same_not_found("POST", lambda i: f"/my/offers/{i}/accept", self.offer_2.id)
-        # logged out, without a token
+        # logged out, without a token: the login page, whatever the id
         self.authenticate(None, None)
-        self._assert_same_not_found("GET", lambda i: f"/my/service/{i}", self.job.id)
-        self._assert_same_not_found("GET", lambda i: f"/my/jobs/{i}", self.job.id)
+        self._assert_same_not_found("GET", lambda i: f"/my/service/{i}", self.job.id, logged_out=True)
+        self._assert_same_not_found("GET", lambda i: f"/my/jobs/{i}", self.job.id, logged_out=True)
+        wrong_token = lambda i: f"/my/service/{i}?access_token={self.job_b.sudo()._portal_ensure_token()}"  # noqa: E731
+        self._assert_same_not_found("GET", wrong_token, self.job.id, logged_out=True)
         self.assertEqual(self._snapshot(self.job, self.job_b, self.offer_1, self.offer_2), before, "nothing changed")
 
     def test_post_without_csrf_is_refused_and_changes_nothing(self):
@@ -345,6 +351,7 @@ class TestCrowdPortal(HttpCase):
             ({"equipment": str(self.equipment_b.id), "name": "Sneaky"}, "Choose one of your company"),
             ({"equipment": str(UNKNOWN_ID), "name": "Sneaky"}, "Choose one of your company"),
             ({"equipment": "abc", "name": "Sneaky"}, "Choose one of your company"),
+            ({"equipment": str(HUGE_ID), "name": "Sneaky"}, "Choose one of your company"),
             ({"equipment": str(self.equipment_a.id), "name": "", "priority": "3"}, "Describe the problem"),
             ({"equipment": str(self.equipment_a.id), "name": "X", "priority": "9"}, "Unknown priority"),
             ({"equipment": str(self.equipment_a.id), "name": "X" * 201}, "at most 200 characters"),
@@ -399,8 +406,11 @@ class TestCrowdPortal(HttpCase):
         self.assertTrue(res.url.endswith(f"/my/service/{self.job.id}?access_token={token}"))
         for wrong in ("x", token[:-1] + ("0" if token[-1] != "0" else "1"), self.job_b.sudo()._portal_ensure_token()):
             res = self.url_open(f"/my/service/{self.job.id}?access_token={wrong}")
-            self.assertEqual(res.status_code, 404, wrong)
+            self.assertIn("/web/login", res.url, wrong)
             self.assertNotIn("Press A-1 leaks oil", res.text)
+        # logged in without the right to read the job, a wrong token is a 404
+        self.authenticate("customer_b_portal", "customer_b_portal")
+        self.assertEqual(self.url_open(f"/my/service/{self.job.id}?access_token=x").status_code, 404)
         # another company's customer with the token reads the page, but cannot act on the job
         self.authenticate("customer_b_portal", "customer_b_portal")
         self.assertEqual(self.url_open(f"/my/service/{self.job.id}?access_token={token}").status_code, 200)
@@ -498,8 +508,9 @@ class TestCrowdPortal(HttpCase):
         self.assertIn("before it was issued", res.text)
         res = self._post_files(url, base, {"document": ("c.txt", b"text")})
         self.assertIn("is not a photo or a PDF", res.text)
-        res = self._post_files(url, dict(base, type_id="0"), {"document": ("c.png", PNG)})
-        self.assertIn("Choose the type", res.text)
+        for type_id in ("0", "abc", str(HUGE_ID)):
+            res = self._post_files(url, dict(base, type_id=type_id), {"document": ("c.png", PNG)})
+            self.assertIn("Choose the type", res.text)
         res = self._post_files(url, dict(base, issue_date="1st May"), {"document": ("c.png", PNG)})
         self.assertIn("YYYY-MM-DD", res.text)
         self.assertFalse(Cert.search(mine), "refused certificates write nothing")
@@ -526,3 +537,21 @@ class TestCrowdPortal(HttpCase):
         self.authenticate("customer_a_portal", "customer_a_portal")
         res = self.url_open(f"/my/service/new?equipment={self.equipment_a.id}")
         self.assertRegex(res.text, rf'<option value="{self.equipment_a.id}" selected="[^"]+">Press A-1')
+
+    def test_demo_users_work_on_jobs(self):
+        job_on_site = self.env.ref("crowd_service.crowd_dispatch_demo_job_on_site", raise_if_not_found=False)
+        job_to_rate = self.env.ref("crowd_service_portal.demo_job_rate", raise_if_not_found=False)
+        if not (job_on_site and job_to_rate):
+            self.skipTest("no demo data")
+        self.authenticate("expert@crowd.example", "expert")
+        res = self.url_open("/my/jobs")
+        self.assertIn(f"/my/jobs/{job_on_site.id}", res.text)
+        res = self.url_open(f"/my/jobs/{job_on_site.id}")
+        self.assertEqual(res.status_code, 200)
+        self.assertIn("o_crowd_complete", res.text, "Nina is on site: she can complete the visit")
+        self.assertEqual(self.url_open("/my/offers").status_code, 200)
+        self.authenticate("customer@crowd.example", "customer")
+        res = self.url_open("/my/service")
+        self.assertIn(f"/my/service/{job_to_rate.id}", res.text)
+        res = self.url_open(f"/my/service/{job_to_rate.id}")
+        self.assertIn("o_crowd_rate", res.text, "Sandra can rate the done visit")
