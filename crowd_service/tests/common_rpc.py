@@ -249,9 +249,10 @@ class CrowdRpcCase(HttpCase):
         return self.cr.fetchone()[0]
 
     # ------------------------------------------------------------------ probes
-    def probe(self, role, model, method, args, kwargs=None, context=None, allowed=False, label=None):
+    def probe(self, role, model, method, args, kwargs=None, context=None, allowed=False, label=None, unchanged=False):
         """Call, then check: a refused probe answers a clean Odoo error and changes nothing; an allowed
-        probe succeeds or is refused by a state/input check. Everything is rolled back afterwards."""
+        probe succeeds or is refused by a state/input check (and changes nothing either when
+        ``unchanged``). Everything is rolled back afterwards."""
         label = label or f"{role}: {model}.{method}"
         if context:
             label += f" ctx={sorted(context)}"
@@ -281,7 +282,9 @@ class CrowdRpcCase(HttpCase):
             self.problems.append(f"{label}: refused with {name} (not a clean Odoo error): {message}")
         elif error and changed:
             self.problems.append(f"{label}: refused ({name}) but changed {changed}")
-        elif allowed:
+        elif unchanged and changed:
+            self.problems.append(f"{label}: changed {changed}")
+        elif allowed and not (unchanged and error):
             counts["allowed"] += 1
             if error:
                 counts["allowed_refused"] += 1

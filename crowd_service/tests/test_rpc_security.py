@@ -533,6 +533,36 @@ class TestRpcSecurity(CrowdRpcCase):
                         self.assertIn("Private methods", error["data"]["message"])
         self.assertNoProblems()
 
+    def test_45_unknown_ids(self):
+        """Every public crowd method on an id that does not exist, or does not fit PostgreSQL's integer: a
+        clean Odoo error or a no-op (an unlink of nothing, a navigation action), never a database error
+        and never a change, for a portal expert and a dispatcher."""
+        all_targets = self.targets()
+        for model in self.models():
+            record = all_targets[model][0][1]
+            gone = self.env[model].sudo().search([], order="id desc", limit=1).id + 1000
+            for method in [*self.methods_of(model), "copy", "unlink"]:
+                if getattr(getattr(type(self.env[model]), method), "_api", None):
+                    continue  # @api.model: no ids
+                for role, record_id in (("expert", 2**40), ("dispatcher", 2**40), ("dispatcher", gone)):
+                    args = self.method_args(model, method, [record_id], self.param_values(model, record))
+                    self.probe(
+                        role,
+                        model,
+                        method,
+                        args,
+                        allowed=True,
+                        unchanged=True,
+                        label=f"{role}: {model}.{method}([{record_id}])",
+                    )
+        huge = 2**40
+        for method, args in (
+            ("action_report", [self.jobs["on_site"].ids, "<p>ok</p>", [huge]]),
+            ("action_escalate_specialist", [self.jobs["on_site"].ids, "diagnosis", {str(huge): huge}]),
+        ):
+            self.probe("dispatcher", "crowd.job", method, args, label=f"dispatcher: {method} with id {huge}")
+        self.assertNoProblems()
+
     def test_50_bad_input_by_allowed_roles(self):
         """Allowed roles with bad input: a clear error, nothing changed."""
         job = self.jobs
