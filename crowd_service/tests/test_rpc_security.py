@@ -627,6 +627,24 @@ class TestRpcSecurity(CrowdRpcCase):
         self.assertFalse(job.expert_id)
         self.assertEqual(set(job.offer_ids.mapped("state")), {"pending"})
         self.assertNotIn(999999.0, job.offer_ids.mapped("expected_pay"))
+        # a first responder escalates (creating the specialist job as the system) with the same keys
+        request = self.make_request("RPC escalation with forged defaults")
+        job = request.crowd_job_ids
+        job.with_user(self.users["dispatcher"]).action_dispatch()
+        offer = job.offer_ids.filtered(lambda o: o.expert_id == self.other_expert)
+        offer.with_user(self.users["other_expert"]).action_accept()
+        job.with_user(self.users["other_expert"]).action_en_route(5)
+        job.with_user(self.users["other_expert"]).action_check_in(*SITE)
+        followup_id, error = self.call(
+            "other_expert", "crowd.job", "action_escalate_specialist", [job.ids, "Needs a specialist"], context=forged
+        )
+        self.assertFalse(error, error)
+        followup = self.env["crowd.job"].browse(followup_id)
+        self.assertEqual(followup.kind, "specialist")
+        self.assertIn(followup.state, ("new", "dispatching", "offered", "escalated"))
+        self.assertFalse(followup.expert_id)
+        self.assertFalse(followup.done_hook_done)
+        self.assertNotIn(999999.0, followup.offer_ids.mapped("expected_pay"))
         # a dispatcher may create a job by hand, but not a job already done or already assigned
         for key in ("default_state", "default_expert_id", "default_done_hook_done"):
             self.probe(
