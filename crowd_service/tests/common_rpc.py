@@ -106,6 +106,15 @@ class CrowdRpcCase(HttpCase):
 
     # the addons whose models, fields and methods a suite probes
     ADDONS = ("crowd_service",)
+    # role names (keys of ``cls.users``), and the allow-list: (roles, model glob, name globs, target globs)
+    ROLES = ()
+    ALLOWED = []
+    # entries that win over ALLOWED: what nobody writes directly whatever their access rights
+    SYSTEM_ONLY = []
+    # core models extended by the addons whose create is probed too
+    CREATE_EXTENDED = ()
+    PORTAL_PROBE_ROLE = "expert"
+    INTERNAL_PROBE_ROLE = "dispatcher"
 
     # role -> (login, groups); portal roles get their partner set up by the subclass
     counts = None
@@ -173,6 +182,207 @@ class CrowdRpcCase(HttpCase):
         self._rpc_id = itertools.count(1)
         self.problems = []
         self._digest = None
+        for role in self.ROLES:
+            self.opener_for(role)
+
+    # ------------------------------------------------------------------ hooks of a suite
+    def targets(self):
+        """model -> [(label, record)]: the records each method is called on (the first one for writes)."""
+        raise NotImplementedError
+
+    def param_values(self, model, record):
+        """Values of the methods' parameters, by name."""
+        raise NotImplementedError
+
+    def forged_context(self, role):
+        """The forged context keys tried with the calls."""
+        raise NotImplementedError
+
+    def company_context(self, role):
+        """A context naming a company the role's user does not belong to."""
+        raise NotImplementedError
+
+    def extra_context(self, model, method):
+        """Context a method needs to do anything (``default_get``'s defaults)."""
+        return {}
+
+    def field_targets(self, model, targets):
+        """The records whose fields are written (the first target by default)."""
+        return targets[:1]
+
+    def allowed(self, role, model, name, target):
+        return listed(self.ALLOWED, role, model, name, target) and not listed(
+            self.SYSTEM_ONLY, role, model, name, target
+        )
+
+    # ------------------------------------------------------------------ the matrix
+
+    def write_roles(self, record):
+        """Roles whose access rights and record rules let them write ``record`` at all."""
+        return {role for role in self.ROLES if record.with_user(self.users[role]).has_access("write")}
+
+    def check_methods(self):
+        """Every public crowd method by every role. The allowed roles call it on every target record; the
+        others on the records where it goes through for an allowed role (a missing check shows there;
+        elsewhere a state check refuses anyway) and on the first record, and with the forged flags on one
+        of these records."""
+        all_targets = self.targets()
+        for model in self.rpc_models():
+            methods = [*self.methods_of(model), "copy", "unlink"]
+            self.assertTrue(all_targets.get(model), f"no target record for {model}: add one to the suite")
+            for method in methods:
+                live = set()
+                calls = []
+                for index, (label, record) in enumerate(all_targets[model]):
+                    args = self.method_args(model, method, record.ids, self.param_values(model, record))
+                    extra = self.extra_context(model, method)
+                    calls.append((label, args, extra))
+                    if index == 0:
+                        live.add(label)
+                    for role in self.ROLES:
+                        if self.allowed(role, model, method, label):
+                            _result, error = self.probe(
+                                role, model, method, args, context=extra or None, allowed=True, label=f"{role}: {label}"
+                            )
+                            if not error:
+                                live.add(label)
+                forged_on = next(call[0] for call in reversed(calls) if call[0] in live)
+                for label, args, extra in calls:
+                    if label not in live:
+                        continue
+                    for role in self.ROLES:
+                        if self.allowed(role, model, method, label):
+                            continue
+                        contexts = [extra or None]
+                        if label == forged_on:
+                            contexts.append(dict(extra, **self.forged_context(role)))
+                        for context in contexts:
+                            self.probe(
+                                role, model, method, args, context=context, label=f"{role}: {model}.{method}({label})"
+                            )
+        self.assertNoProblems()
+
+    def check_fields(self):
+        """Every writable crowd field by every role. Roles whose access rights allow writing the model:
+        field by field, plain and with the forged flags. The others (refused by the access rights before
+        any field is looked at): every field in one write, plain and with the forged flags."""
+        all_targets = self.targets()
+        for model in self.rpc_models():
+            names = self.fields_of(model)
+            if not names:
+                continue
+            targets = self.field_targets(model, all_targets[model])
+            for label, record in targets:
+                values = {fname: self.other_value(record, fname) for fname in names}
+                writers = self.write_roles(record)
+                for role in self.ROLES:
+                    for context in (None, self.forged_context(role)):
+                        if role not in writers:
+                            self.probe(
+                                role,
+                                model,
+                                "write",
+                                [record.ids, values],
+                                context=context,
+                                label=f"{role}: {model}.write(every field) on {label}",
+                            )
+                            continue
+                        for fname, value in values.items():
+                            allowed = self.allowed(role, model, f"write:{fname}", label)
+                            if allowed and context:
+                                continue  # a forged flag only matters where the write must be refused
+                            self.probe(
+                                role,
+                                model,
+                                "write",
+                                [record.ids, {fname: value}],
+                                context=context,
+                                allowed=allowed,
+                                label=f"{role}: {model}.write({fname}={value!r}) on {label}",
+                            )
+        self.assertNoProblems()
+
+    def check_forged_company(self):
+        """A company the user does not belong to, in allowed_company_ids, gives no right: for every role and
+        company-bound model, a method call and a write of every field."""
+        all_targets = self.targets()
+        for model in self.rpc_models():
+            if "company_id" not in self.env[model]._fields:
+                continue
+            label, record = all_targets[model][0]
+            methods = self.methods_of(model)
+            names = self.fields_of(model)
+            values = {fname: self.other_value(record, fname) for fname in names}
+            for role in self.ROLES:
+                context = self.company_context(role)
+                if methods:
+                    method = methods[0]
+                    args = self.method_args(model, method, record.ids, self.param_values(model, record))
+                    allowed = self.allowed(role, model, method, label)
+                    self.probe(role, model, method, args, context=context, allowed=allowed, label=f"{role}: {method}")
+                if values:
+                    allowed = all(self.allowed(role, model, f"write:{fname}", label) for fname in values)
+                    self.probe(
+                        role,
+                        model,
+                        "write",
+                        [record.ids, values],
+                        context=context,
+                        allowed=allowed,
+                        label=f"{role}: {model}",
+                    )
+        self.assertNoProblems()
+
+    def check_create(self):
+        """Creating a copy of every target record (``copy_data`` values) by every role."""
+        all_targets = self.targets()
+        for model in self.rpc_models():
+            for label, record in all_targets[model][:1]:
+                vals = record.sudo().copy_data()[0]
+                if self.is_extended(model) and model not in self.CREATE_EXTENDED:
+                    continue  # core models: creating a partner, a company or an asset is core's business
+                vals = {key: value for key, value in vals.items() if key in self.env[model]._fields}
+                for role in self.ROLES:
+                    allowed = self.allowed(role, model, "create", label)
+                    for context in (None, self.forged_context(role)) if not allowed else (None,):
+                        self.probe(
+                            role,
+                            model,
+                            "create",
+                            [vals],
+                            context=context,
+                            allowed=allowed,
+                            label=f"{role}: {model}.create(copy of {label})",
+                        )
+        self.assertNoProblems()
+
+    def check_unknown_ids(self):
+        """Every public crowd method on an id that does not exist, or does not fit PostgreSQL's integer: a
+        clean Odoo error or a no-op (an unlink of nothing, a navigation action), never a database error
+        and never a change, for a portal and an internal role."""
+        all_targets = self.targets()
+        for model in self.rpc_models():
+            record = all_targets[model][0][1]
+            gone = self.env[model].sudo().search([], order="id desc", limit=1).id + 1000
+            for method in [*self.methods_of(model), "copy", "unlink"]:
+                if getattr(getattr(type(self.env[model]), method), "_api", None):
+                    continue  # @api.model: no ids
+                for role, record_id in (
+                    (self.PORTAL_PROBE_ROLE, 2**40),
+                    (self.INTERNAL_PROBE_ROLE, 2**40),
+                    (self.INTERNAL_PROBE_ROLE, gone),
+                ):
+                    args = self.method_args(model, method, [record_id], self.param_values(model, record))
+                    self.probe(
+                        role,
+                        model,
+                        method,
+                        args,
+                        allowed=True,
+                        unchanged=True,
+                        label=f"{role}: {model}.{method}([{record_id}])",
+                    )
+        self.assertNoProblems()
 
     # ------------------------------------------------------------------ sessions and calls
     def opener_for(self, role):

@@ -18,7 +18,7 @@ import math
 from odoo import Command
 from odoo.tests import tagged
 
-from .common_rpc import CrowdRpcCase, listed
+from .common_rpc import CrowdRpcCase
 
 SITE = (47.3779, 8.5403)
 NEAR = (47.3869, 8.5403)  # 1 km north of the site
@@ -92,12 +92,13 @@ SYSTEM_ONLY = [
 ]
 
 
-def _allowed(role, model, name, target):
-    return listed(ALLOWED, role, model, name, target) and not listed(SYSTEM_ONLY, role, model, name, target)
-
-
 @tagged("post_install", "-at_install", "crowd_rpc")
 class TestRpcSecurity(CrowdRpcCase):
+    ROLES = ROLES
+    ALLOWED = ALLOWED
+    SYSTEM_ONLY = SYSTEM_ONLY
+    CREATE_EXTENDED = ("maintenance.request",)
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -368,158 +369,32 @@ class TestRpcSecurity(CrowdRpcCase):
         """A forged company: the user's own and one they do not belong to."""
         return {"allowed_company_ids": [self.elsewhere(role).id, self.users[role].company_id.id]}
 
-    def models(self):
-        return self.rpc_models()
+    def extra_context(self, model, method):
+        if method == "default_get":
+            return {
+                "default_job_id": self.jobs["offered"].id,
+                "active_model": "res.partner",
+                "active_ids": self.expert.ids,
+            }
+        return {}
+
+    def field_targets(self, model, targets):
+        if model == "crowd.required.skill":
+            return [target for target in targets if target[0] != "required_skill_equipment"]
+        return targets[:1]
 
     # ------------------------------------------------------------------ tests
-    def setUp(self):
-        super().setUp()
-        for role in ROLES:
-            self.opener_for(role)
-
-    def write_roles(self, record):
-        """Roles whose access rights and record rules let them write ``record`` at all."""
-        return {role for role in ROLES if record.with_user(self.users[role]).has_access("write")}
-
     def test_10_methods(self):
-        """Every public crowd method by every role. The allowed roles call it on every target record; the
-        others on the records where it goes through for an allowed role (a missing check shows there;
-        elsewhere a state check refuses anyway) and on the first record, and with the forged flags on one
-        of these records."""
-        all_targets = self.targets()
-        for model in self.models():
-            methods = [*self.methods_of(model), "copy", "unlink"]
-            self.assertTrue(all_targets.get(model), f"no target record for {model}: add one to the suite")
-            for method in methods:
-                live = set()
-                calls = []
-                for index, (label, record) in enumerate(all_targets[model]):
-                    args = self.method_args(model, method, record.ids, self.param_values(model, record))
-                    extra = {}
-                    if method == "default_get":
-                        extra = {"default_job_id": self.jobs["offered"].id, "active_model": "res.partner"}
-                        extra["active_ids"] = self.expert.ids
-                    calls.append((label, args, extra))
-                    if index == 0:
-                        live.add(label)
-                    for role in ROLES:
-                        if _allowed(role, model, method, label):
-                            _result, error = self.probe(
-                                role, model, method, args, context=extra or None, allowed=True, label=f"{role}: {label}"
-                            )
-                            if not error:
-                                live.add(label)
-                forged_on = next(call[0] for call in reversed(calls) if call[0] in live)
-                for label, args, extra in calls:
-                    if label not in live:
-                        continue
-                    for role in ROLES:
-                        if _allowed(role, model, method, label):
-                            continue
-                        contexts = [extra or None]
-                        if label == forged_on:
-                            contexts.append(dict(extra, **self.forged_context(role)))
-                        for context in contexts:
-                            self.probe(
-                                role, model, method, args, context=context, label=f"{role}: {model}.{method}({label})"
-                            )
-        self.assertNoProblems()
+        self.check_methods()
 
     def test_20_fields(self):
-        """Every writable crowd field by every role. Roles whose access rights allow writing the model:
-        field by field, plain and with the forged flags. The others (refused by the access rights before
-        any field is looked at): every field in one write, plain and with the forged flags."""
-        all_targets = self.targets()
-        for model in self.models():
-            names = self.fields_of(model)
-            if not names:
-                continue
-            targets = all_targets[model][:1]
-            if model == "crowd.required.skill":
-                targets = [t for t in all_targets[model] if t[0] != "required_skill_equipment"]
-            for label, record in targets:
-                values = {fname: self.other_value(record, fname) for fname in names}
-                writers = self.write_roles(record)
-                for role in ROLES:
-                    for context in (None, self.forged_context(role)):
-                        if role not in writers:
-                            self.probe(
-                                role,
-                                model,
-                                "write",
-                                [record.ids, values],
-                                context=context,
-                                label=f"{role}: {model}.write(every field) on {label}",
-                            )
-                            continue
-                        for fname, value in values.items():
-                            allowed = _allowed(role, model, f"write:{fname}", label)
-                            if allowed and context:
-                                continue  # a forged flag only matters where the write must be refused
-                            self.probe(
-                                role,
-                                model,
-                                "write",
-                                [record.ids, {fname: value}],
-                                context=context,
-                                allowed=allowed,
-                                label=f"{role}: {model}.write({fname}={value!r}) on {label}",
-                            )
-        self.assertNoProblems()
+        self.check_fields()
 
     def test_25_forged_company(self):
-        """A company the user does not belong to, in allowed_company_ids, gives no right: for every role and
-        company-bound model, a method call and a write of every field."""
-        all_targets = self.targets()
-        for model in self.models():
-            if "company_id" not in self.env[model]._fields:
-                continue
-            label, record = all_targets[model][0]
-            methods = self.methods_of(model)
-            names = self.fields_of(model)
-            values = {fname: self.other_value(record, fname) for fname in names}
-            for role in ROLES:
-                context = self.company_context(role)
-                if methods:
-                    method = methods[0]
-                    args = self.method_args(model, method, record.ids, self.param_values(model, record))
-                    allowed = _allowed(role, model, method, label)
-                    self.probe(role, model, method, args, context=context, allowed=allowed, label=f"{role}: {method}")
-                if values:
-                    allowed = all(_allowed(role, model, f"write:{fname}", label) for fname in values)
-                    self.probe(
-                        role,
-                        model,
-                        "write",
-                        [record.ids, values],
-                        context=context,
-                        allowed=allowed,
-                        label=f"{role}: {model}",
-                    )
-        self.assertNoProblems()
+        self.check_forged_company()
 
     def test_30_create(self):
-        """Creating a copy of every target record (``copy_data`` values) by every role."""
-        all_targets = self.targets()
-        for model in self.models():
-            for label, record in all_targets[model][:1]:
-                vals = record.sudo().copy_data()[0]
-                if self.is_extended(model) and model != "maintenance.request":
-                    continue  # core models: creating a partner/company/asset is core's business
-                vals = {key: value for key, value in vals.items() if key in self.env[model]._fields}
-                for role in ROLES:
-                    allowed = _allowed(role, model, "create", label)
-                    for context in (None, self.forged_context(role)) if not allowed else (None,):
-                        self.probe(
-                            role,
-                            model,
-                            "create",
-                            [vals],
-                            context=context,
-                            allowed=allowed,
-                            label=f"{role}: {model}.create(copy of {label})",
-                        )
-        self.assertNoProblems()
+        self.check_create()
 
     def test_40_private_methods(self):
         """System methods start with ``_``: Odoo refuses them over RPC, whatever the context."""
@@ -534,27 +409,7 @@ class TestRpcSecurity(CrowdRpcCase):
         self.assertNoProblems()
 
     def test_45_unknown_ids(self):
-        """Every public crowd method on an id that does not exist, or does not fit PostgreSQL's integer: a
-        clean Odoo error or a no-op (an unlink of nothing, a navigation action), never a database error
-        and never a change, for a portal expert and a dispatcher."""
-        all_targets = self.targets()
-        for model in self.models():
-            record = all_targets[model][0][1]
-            gone = self.env[model].sudo().search([], order="id desc", limit=1).id + 1000
-            for method in [*self.methods_of(model), "copy", "unlink"]:
-                if getattr(getattr(type(self.env[model]), method), "_api", None):
-                    continue  # @api.model: no ids
-                for role, record_id in (("expert", 2**40), ("dispatcher", 2**40), ("dispatcher", gone)):
-                    args = self.method_args(model, method, [record_id], self.param_values(model, record))
-                    self.probe(
-                        role,
-                        model,
-                        method,
-                        args,
-                        allowed=True,
-                        unchanged=True,
-                        label=f"{role}: {model}.{method}([{record_id}])",
-                    )
+        self.check_unknown_ids()
         huge = 2**40
         for method, args in (
             ("action_report", [self.jobs["on_site"].ids, "<p>ok</p>", [huge]]),
