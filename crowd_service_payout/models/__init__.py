@@ -1,5 +1,7 @@
 from . import (
     account_move,
+    account_move_line,
+    account_partial_reconcile,
     crowd_dispatch_offer,
     crowd_payout,
     crowd_service_package,

@@ -154,5 +154,5 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
                 )
             )
         )
-        payout.with_context(crowd_payout_system=True).write({"state": "approved"})
+        payout._write_workflow({"state": "approved"})
         return payout

@@ -77,7 +77,11 @@ class TestPayoutBills(CrowdPayoutCommon):
     def test_wizard_posts_when_configured(self):
         self.company.crowd_payout_auto_post = True
         payout = self._approved_payout(self.expert_freelance)
-        wizard = Form(self.env["crowd.payout.bill.wizard"].with_user(self.approver_1)).save()
+        wizard = Form(
+            self.env["crowd.payout.bill.wizard"]
+            .with_user(self.approver_1)
+            .with_context(active_model="crowd.payout", active_ids=payout.ids)
+        ).save()
         self.assertTrue(wizard.post)
         self.assertEqual(wizard.payout_count, 1)
         action = wizard.action_create_bills()
@@ -86,7 +90,7 @@ class TestPayoutBills(CrowdPayoutCommon):
         # cron bills past months only
         old = self._approved_payout(self.expert_freelance, date=self.last_month)
         current = self._approved_payout(self.expert_freelance)
-        self.env["crowd.payout"].with_context(crowd_payout_no_commit=True)._cron_create_bills()
+        self.env["crowd.payout"]._cron_create_bills()
         self.assertEqual(old.state, "billed")
         self.assertEqual(current.state, "approved")
 

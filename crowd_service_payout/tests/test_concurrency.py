@@ -48,7 +48,7 @@ class TestBillingConcurrency(TransactionCase):
                     for r in requests
                 ]
             )
-            payouts.with_context(crowd_payout_system=True).write({"state": "approved"})
+            payouts._write_workflow({"state": "approved"})
             self.ids = {"expert": expert.id, "requests": requests.ids, "payouts": payouts.ids}
         self.addCleanup(self._cleanup)
 
@@ -57,7 +57,7 @@ class TestBillingConcurrency(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             payouts = env["crowd.payout"].browse(self.ids["payouts"]).exists()
             payouts.move_id.unlink()  # draft bills (never posted here); releases the payouts
-            payouts.with_context(crowd_payout_system=True).write({"state": "cancelled", "cancel_reason": "cleanup"})
+            payouts._write_workflow({"state": "cancelled", "cancel_reason": "cleanup"})
             payouts.unlink()
             env["maintenance.request"].browse(self.ids["requests"]).unlink()
             env["res.partner"].browse(self.ids["expert"]).unlink()

@@ -110,7 +110,7 @@ class TestPayoutApproval(CrowdPayoutCommon):
             payout.with_user(self.dispatcher_approver).action_approve()
         # the completion hook was run by someone else, the dispatcher completed it: still refused
         payout2 = self._complete(self._make_request(self.expert_freelance))
-        payout2.with_context(crowd_payout_system=True).completed_by_id = self.approver_2
+        payout2._write_workflow({"completed_by_id": self.approver_2.id})
         with self.assertRaisesRegex(UserError, "completed the job"):
             payout2.with_user(self.approver_2).action_approve()
 
