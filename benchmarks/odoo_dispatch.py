@@ -3,7 +3,7 @@
 
 Runs against an Odoo 18 database where crowd_service is installed:
 
-    PYTHONPATH=. python3 benchmarks/odoo_dispatch.py -d DB --addons-path=/opt/odoo18/addons,. [-n 200]
+    python3 benchmarks/odoo_dispatch.py -d DB --addons-path=/opt/odoo18/addons,. [-n 200]
 
 The first run creates (and commits) a benchmark region: 10,000 experts spread over 200 x 200 km with
 skills and certificates, 1,000 open requests (background load), and a dispatch rule for the benchmark

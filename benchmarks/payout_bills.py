@@ -3,7 +3,7 @@
 
 Runs against an Odoo 18 database where crowd_service_payout is installed (with a chart of accounts):
 
-    PYTHONPATH=. python3 benchmarks/payout_bills.py -d DB --addons-path=/opt/odoo18/addons,. [-n 10000]
+    python3 benchmarks/payout_bills.py -d DB --addons-path=/opt/odoo18/addons,. [-n 10000]
 
 Creates (batch create) N completed requests and N approved payouts spread over E experts (a fifth of
 them partner technicians billed to 4 partner companies) and two months, then times

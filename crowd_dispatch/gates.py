@@ -33,6 +33,7 @@ REASONS = (
     "off_hours",  # outside every declared working window
     "capacity",  # load >= capacity
     "rating",  # rating below the policy minimum
+    "cost",  # cost per job above the job's cost ceiling
     "radius",  # farther than min(expert radius, policy max radius)
 )
 
@@ -166,6 +167,11 @@ def rating_mask(pool, policy):
     return pool.rating >= policy.min_rating if policy.min_rating > 0 else None
 
 
+def cost_mask(job, pool):
+    """Experts whose cost per job fits the job's cost ceiling; None when the job has none."""
+    return pool.cost <= job.max_cost if job.max_cost > 0 else None
+
+
 def _masks(job, pool, policy, now, exclude):
     """Yield (reason, mask or None) in the order of REASONS, the radius excepted (lazy)."""
     excluded = None
@@ -183,6 +189,7 @@ def _masks(job, pool, policy, now, exclude):
     yield "off_hours", window_mask(pool, now)
     yield "capacity", pool.free > 0
     yield "rating", rating_mask(pool, policy)
+    yield "cost", cost_mask(job, pool)
 
 
 def radius_limit_km(pool, policy, rows):

@@ -149,6 +149,7 @@ class Job:
     priority: int = 1  # 0 low .. 3 urgent (Odoo maintenance priorities)
     duration_min: float = 60.0
     equipment_model: str | None = None
+    max_cost: float = 0.0  # cost ceiling of one visit (0 = none): experts costing more are gated out
 
     def __post_init__(self):
         prefix = f"job[{self.id}]"
@@ -156,6 +157,7 @@ class Job:
         if self.min_tier is not None:
             object.__setattr__(self, "min_tier", _enum(Tier, self.min_tier, f"{prefix}.min_tier"))
         check_non_negative(prefix, "duration_min", self.duration_min)
+        check_non_negative(prefix, "max_cost", self.max_cost)
         if self.sla_deadline < self.created_at:
             raise InvalidInput(f"{prefix}.sla_deadline", "must not be before created_at")
         for skill, level in self.skills.items():

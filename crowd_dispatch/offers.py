@@ -14,7 +14,7 @@ job's minimum) that has candidates is offered; higher tiers get offers only when
 tier has any.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import numpy as np
@@ -24,6 +24,7 @@ from .gates import Rejections, check_inputs, evaluate, next_pool_opening
 from .model import Job, OfferRecord, OfferState, Strategy, Tier, TierPolicy
 from .pool import to_epoch
 from .ranking import Candidate, rank_rows
+from .reasons import render
 
 ACTIONS = ("offer", "wait", "escalate", "assigned")
 
@@ -46,8 +47,14 @@ class OfferDecision:
     action: str
     offers: tuple = ()
     wait_until: object = None
-    reason: str = ""
+    code: str = ""  # why, as a code of :mod:`.reasons` ...
+    params: dict = field(default_factory=dict)  # ... with its parameters
     round: int = 0
+
+    @property
+    def reason(self):
+        """English text of the decision's reason (logs, command line)."""
+        return render(self.code, self.params) if self.code else ""
 
 
 def offer_expiry(sent_at, policy):
@@ -86,28 +93,32 @@ def next_offers(job, pool, policy, history, now):
     records = _check_history(history)
     accepted = [r for r in records if r.state is OfferState.ACCEPTED]
     if accepted:
-        return OfferDecision("assigned", reason=f"accepted by expert {accepted[0].expert_id}")
+        return OfferDecision("assigned", code="accepted", params={"expert": accepted[0].expert_id})
     now_epoch = to_epoch(now)
     pending = [offer_expiry(r.sent_at, policy) for r in records if r.state is OfferState.PENDING]
     pending = [moment for moment in pending if to_epoch(moment) > now_epoch]
     if pending:
-        return OfferDecision("wait", wait_until=min(pending), reason=f"{len(pending)} offer(s) pending")
+        return OfferDecision("wait", wait_until=min(pending), code="offers_pending", params={"count": len(pending)})
     round_number = max((r.round for r in records), default=0) + 1
     if round_number > policy.max_rounds:
-        return OfferDecision("escalate", reason=f"all {policy.max_rounds} offer rounds exhausted", round=round_number)
+        return OfferDecision(
+            "escalate", code="rounds_exhausted", params={"rounds": policy.max_rounds}, round=round_number
+        )
     count = policy.top_n if policy.strategy is Strategy.BROADCAST else 1
     gated = evaluate(job, pool, policy, now, exclude={r.expert_id for r in records})
     result = _rank_by_tier_policy(job, pool, policy, now, count, gated)
     if result.candidates:
         expires = offer_expiry(now, policy)
         offers = tuple(Offer(c.expert_id, round_number, now, expires, c) for c in result.candidates)
-        reason = f"round {round_number}: offer to expert(s) {', '.join(str(o.expert_id) for o in offers)}"
-        return OfferDecision("offer", offers=offers, wait_until=expires, reason=reason, round=round_number)
+        params = {"round": round_number, "experts": [o.expert_id for o in offers]}
+        return OfferDecision(
+            "offer", offers=offers, wait_until=expires, code="offer_round", params=params, round=round_number
+        )
     opening = next_pool_opening(job, policy, now)
     if opening is not None:
-        return OfferDecision("wait", wait_until=opening, reason="no candidate yet; next pool opens later")
+        return OfferDecision("wait", wait_until=opening, code="pool_opens_later")
     return OfferDecision(
-        "escalate", reason=f"no candidate in any open pool ({result.rejections.describe()})", round=round_number
+        "escalate", code="no_candidate", params={"rejections": dict(result.rejections)}, round=round_number
     )
 
 

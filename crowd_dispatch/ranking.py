@@ -200,31 +200,30 @@ def rank(job, pool, policy, now, k=10, exclude=(), *, tier=None):
 
 
 def explain(candidate):
-    """Plain-language reasons for a candidate, most telling first (shown in the portal)."""
+    """Why this candidate, most telling first, as ``(code, params)`` reasons (see :mod:`.reasons`;
+    ``reasons.render_all`` gives English text). Parameters are plain numbers and strings."""
     facts = candidate.facts
-    reasons = [f"{candidate.eta_min:.0f} min away ({candidate.distance_km:.1f} km)"]
+    reasons = [
+        ("travel", {"minutes": round(float(candidate.eta_min), 1), "km": round(float(candidate.distance_km), 2)})
+    ]
     rating = facts.get("rating")
     if rating is not None and rating >= 4.5:
-        reasons.append(f"top-rated ({rating:.1f}/5)")
+        reasons.append(("rating_top", {"rating": round(float(rating), 2)}))
     elif rating is not None and rating >= 4.0:
-        reasons.append(f"well rated ({rating:.1f}/5)")
+        reasons.append(("rating_good", {"rating": round(float(rating), 2)}))
     if facts.get("surplus_levels", 0) > 0:
-        reasons.append(f"skills above the requirement (+{facts['surplus_levels']} levels)")
+        reasons.append(("skill_surplus", {"levels": int(facts["surplus_levels"])}))
     if facts.get("acceptance", 0) >= 0.5:
-        reasons.append(f"likely to accept ({facts['acceptance']:.0%})")
+        reasons.append(("likely_accept", {"percent": round(100.0 * float(facts["acceptance"]), 1)}))
     if facts.get("cost_score", 0) >= 0.75:
-        reasons.append("low cost")
+        reasons.append(("low_cost", {}))
     if facts.get("freelance") and facts.get("recent_offers", 1) == 0:
-        reasons.append("no recent offers (fair share of work)")
+        reasons.append(("fair_share", {}))
     slack = facts.get("slack_min")
     if slack is not None:
-        reasons.append(
-            f"arrives {slack:.0f} min before the SLA deadline"
-            if slack >= 0
-            else f"would miss the SLA deadline by {-slack:.0f} min"
-        )
-    reasons.append(f"{candidate.tier.value.replace('_', ' ')} from the {candidate.pool.value} pool")
-    top = max(candidate.breakdown, key=candidate.breakdown.get)
-    share = f"{candidate.breakdown[top]:.2f} of {candidate.score:.2f}"
-    reasons.append(f"strongest criterion: {top.replace('_', ' ')} ({share})")
+        if slack >= 0:
+            reasons.append(("sla_ahead", {"minutes": round(float(slack), 1)}))
+        else:
+            reasons.append(("sla_late", {"minutes": round(float(-slack), 1)}))
+    reasons.append(("tier_pool", {"tier": candidate.tier.value, "pool": candidate.pool.value}))
     return reasons

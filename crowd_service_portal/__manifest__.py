@@ -6,6 +6,7 @@
     "author": "Crowd Service",
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
+    "external_dependencies": {"python": ["crowd-dispatch"]},
     "depends": ["crowd_service", "portal", "rating", "web_tour"],
     "data": [
         "security/ir.model.access.csv",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (see README, `make test`):
 #   1. lint (ruff, pylint-odoo),
-#   2. the engine suite (pytest tests/),
-#   3. the Odoo suite when an Odoo 18 is available: a fresh database, the three addons installed
+#   2. the engine package is installed from this checkout (pip install -r requirements.txt),
+#   3. the engine suite (pytest tests/),
+#   4. the Odoo suite when an Odoo 18 is available: a fresh database, the three addons installed
 #      with demo data and --test-enable, failing on any failed test or ERROR/CRITICAL log line,
 #      then the database is dropped. Without Odoo 18 it says so loudly and runs the rest.
 # Ends with "TOTAL: N passed, N failed" and exits non-zero on any failure.
@@ -13,7 +14,6 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 PY=${PYTHON:-python3}
 ADDONS="crowd_service,crowd_service_portal,crowd_service_payout"
 OUT="$ROOT/var/test"
@@ -38,7 +38,21 @@ else
         ko 1 "pylint-odoo"; fi
 fi
 
-# ---------------------------------------------------------------- 2. engine suite
+# ---------------------------------------------------------------- 2. the engine is installed
+# The addons import the engine package crowd_dispatch, installed by `pip install -r requirements.txt`
+# (an editable install of this checkout). Checked from outside the checkout, where the current
+# directory cannot stand in for a real install.
+note "Engine package: installed from this checkout"
+engine_at=$(cd / && $PY -c 'import os, crowd_dispatch; print(os.path.dirname(os.path.dirname(os.path.realpath(crowd_dispatch.__file__))))' 2>/dev/null)
+if [ "$engine_at" = "$(realpath "$ROOT")" ]; then
+    echo "crowd_dispatch -> $engine_at"; ok 1
+else
+    echo "crowd_dispatch is ${engine_at:+installed from $engine_at, not from this checkout}${engine_at:-not installed}:"
+    echo "run 'pip install -r requirements.txt' in $ROOT"
+    ko 1 "engine package not installed from this checkout"
+fi
+
+# ---------------------------------------------------------------- 3. engine suite
 note "Engine suite: pytest tests/"
 $PY -m pytest tests/ -q -p no:cacheprovider --junitxml="$OUT/pytest.xml"
 rc=$?
@@ -57,7 +71,7 @@ ok $((t - f - e - s))
 if [ "$rc" -ne 0 ] || [ $((f + e)) -gt 0 ]; then ko $((f + e > 0 ? f + e : 1)) "pytest (exit $rc)"; fi
 [ "$t" -eq 0 ] && ko 1 "pytest ran no test"
 
-# ---------------------------------------------------------------- 3. Odoo suite
+# ---------------------------------------------------------------- 4. Odoo suite
 find_odoo() {
     if [ -n "${ODOO_BIN:-}" ]; then echo "$ODOO_BIN"; return 0; fi
     local v
@@ -81,8 +95,8 @@ if [ "${CROWD_SKIP_ODOO:-0}" = 1 ]; then
     note "Odoo suite SKIPPED: CROWD_SKIP_ODOO=1"
 elif ! ODOO=$(find_odoo); then
     note "Odoo suite SKIPPED: no Odoo 18 found (python3 cannot import odoo 18.0, no 'odoo' 18 command)."
-    echo "!!!! Odoo suite SKIPPED: install Odoo 18 from source (pip install -r its requirements, put it on"
-    echo "!!!! PYTHONPATH) or set ODOO_BIN=/path/to/odoo-bin, or run 'docker compose run --rm tests'."
+    echo "!!!! Odoo suite SKIPPED: install Odoo 18 (source install: pip install -r its requirements.txt and"
+    echo "!!!! pip install -e it, or set ODOO_BIN=/path/to/odoo-bin), or run 'docker compose --profile test run --rm tests'."
 else
     DB="crowd_test_$(date +%s)_$$"
     PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -98,9 +112,10 @@ else
     note "Odoo suite: $ODOO on database $DB (addons path $APATH), log in $LOG"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    timeout 1500 $ODOO -d "$DB" "${DBARGS[@]}" --addons-path="$APATH" -i "$ADDONS" --test-enable \
+    # run from outside the checkout: the addons must find the engine as installed, not by the current directory
+    (cd "$OUT" && timeout 1500 $ODOO -d "$DB" "${DBARGS[@]}" --addons-path="$APATH" -i "$ADDONS" --test-enable \
         "${TAGS[@]}" --stop-after-init --http-port="$PORT" --gevent-port=0 --max-cron-threads=0 \
-        --workers=0 --log-level=info --without-demo= >"$LOG" 2>&1
+        --workers=0 --log-level=info --without-demo= >"$LOG" 2>&1)
     rc=$?
     echo "Odoo exited with $rc after $(( $(date +%s) - start )) s"
     grep -E "odoo\.tests\.(stats|result)|Ran [0-9]+ test" "$LOG" | tail -n 5

@@ -325,3 +325,13 @@ def test_gate_invariants(job, seed, days, max_radius):
         assert distance <= min(experts[row].radius_km, max_radius)  # never beyond radius
     assert passing == {row for row, e in enumerate(experts) if reference_passes(e, job, policy, now)}
     assert result.rejections.total + len(passing) == len(experts)
+
+
+def test_cost_ceiling_gate():
+    cheap = make_expert(1, cost_per_job=80)
+    dear = make_expert(2, cost_per_job=120)
+    pool = ExpertPool.from_experts([cheap, dear])
+    result = evaluate(make_job(max_cost=100), pool, open_policy(), T0)
+    assert [pool.ids[i] for i in result.index] == [1]
+    assert result.rejections["cost"] == 1
+    assert evaluate(make_job(), pool, open_policy(), T0).index.size == 2  # no ceiling, no gate

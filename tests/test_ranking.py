@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crowd_dispatch import CRITERIA, ExpertPool, InvalidInput, Tier, Weights, evaluate, explain, rank
+from crowd_dispatch.reasons import CODES, render, render_all
 
 
 def ranked(experts, job=None, policy=None, now=T0, **kwargs):
@@ -163,8 +164,11 @@ def test_explain_reasons():
     weak = make_expert("weak", lat=north(45), rating=3.0, acceptance_rate=0.2, cost_per_job=200)
     job = make_job(sla_deadline=T0 + timedelta(minutes=60))
     by_id = {c.expert_id: c for c in ranked([star, weak], job=job).candidates}
-    star_reasons = explain(by_id["star"])
-    assert star_reasons[0] == f"{by_id['star'].eta_min:.0f} min away ({by_id['star'].distance_km:.1f} km)"
+    star_codes = explain(by_id["star"])
+    star_reasons = render_all(star_codes)
+    # the engine gives codes with plain parameters; callers render them
+    assert all(isinstance(code, str) and isinstance(params, dict) for code, params in star_codes)
+    assert star_codes[0] == ("travel", {"minutes": round(by_id["star"].eta_min, 1), "km": 8.0})
     assert "16 min away (8.0 km)" == star_reasons[0]
     assert "top-rated (4.8/5)" in star_reasons
     assert "skills above the requirement (+3 levels)" in star_reasons
@@ -172,11 +176,17 @@ def test_explain_reasons():
     assert "technician from the crowd pool" in star_reasons
     assert any(r.startswith("likely to accept (") for r in star_reasons)
     assert any(r.startswith("arrives ") and r.endswith(" min before the SLA deadline") for r in star_reasons)
-    weak_reasons = explain(by_id["weak"])
+    weak_reasons = render_all(explain(by_id["weak"]))
     assert not any("rated" in r or "likely" in r or "low cost" in r for r in weak_reasons)
-    assert any(r.startswith("would miss the SLA deadline by ") for r in weak_reasons)
-    top = max(by_id["star"].breakdown, key=by_id["star"].breakdown.get)
-    assert star_reasons[-1].startswith(f"strongest criterion: {top.replace('_', ' ')} (")
+    assert any(r.startswith("would arrive ") and r.endswith("after the SLA deadline") for r in weak_reasons)
+
+
+def test_every_reason_code_renders():
+    assert set(CODES) >= {"travel", "sla_late", "no_candidate", "offer_round"}
+    assert (
+        render("no_candidate", {"rejections": {"skill": 2, "radius": 0}}) == "no candidate in any open pool (skill: 2)"
+    )
+    assert render("unknown_code", {}) == "unknown_code"
 
 
 def test_scores_are_finite_with_zero_radius_policy():

@@ -11,10 +11,10 @@ from . import res_config_settings
 from . import res_partner
 from . import maintenance_equipment_category
 from . import maintenance_equipment
+from . import crowd_job
 from . import maintenance_request
 from . import crowd_dispatch_rule
 from . import crowd_dispatch_offer
-from . import maintenance_request_dispatch
 from . import res_partner_kpi
 from . import engine_adapter
 from . import res_company_webhook

@@ -3,7 +3,9 @@ import logging
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from .crowd_vocabulary import CROWD_POOLS, CROWD_TIERS
 
 _logger = logging.getLogger(__name__)
 
@@ -17,34 +19,30 @@ OFFER_STATES = [
 
 
 class CrowdDispatchOffer(models.Model):
-    """One offer of one request to one expert. At most one accepted offer per request (database-enforced)."""
+    """One offer of one job to one expert. At most one accepted offer per job (database-enforced)."""
 
     _name = "crowd.dispatch.offer"
     _description = "Crowd Dispatch Offer"
-    _order = "request_id desc, round, rank, id"
+    _order = "job_id desc, round, rank, id"
     _check_company_auto = True
 
-    request_id = fields.Many2one(
-        "maintenance.request", required=True, ondelete="cascade", index=True, readonly=True, check_company=True
+    job_id = fields.Many2one(
+        "crowd.job", required=True, ondelete="cascade", index=True, readonly=True, check_company=True
     )
-    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    request_id = fields.Many2one(related="job_id.request_id", store=True, index=True, string="Request")
+    company_id = fields.Many2one(related="job_id.company_id", store=True, index=True)
     expert_id = fields.Many2one("res.partner", string="Expert", required=True, index=True, readonly=True)
-    cycle = fields.Integer(
-        default=1, readonly=True, help="Dispatch cycle of the request (re-dispatch starts a new one)."
-    )
     round = fields.Integer(default=1, readonly=True)
     rank = fields.Integer(default=1, readonly=True)
     score = fields.Float(digits=(6, 4), readonly=True)
     score_breakdown = fields.Json(readonly=True)
-    explanation = fields.Text(readonly=True)
+    explanation = fields.Text(compute="_compute_explanation", help="Why this expert, in the reader's language.")
     distance_km = fields.Float("Distance (km)", digits=(10, 2), readonly=True)
     eta_min = fields.Float("ETA (min)", digits=(10, 1), readonly=True)
-    expert_pool = fields.Selection([("own", "Own"), ("partner", "Partner"), ("crowd", "Crowd")], readonly=True)
-    tier = fields.Selection(
-        [("first_responder", "First Responder"), ("technician", "Technician"), ("specialist", "Specialist")],
-        readonly=True,
-    )
-    currency_id = fields.Many2one(related="request_id.company_id.currency_id")
+    expert_pool = fields.Selection(CROWD_POOLS, readonly=True)
+    tier = fields.Selection(CROWD_TIERS, readonly=True)
+    reason_codes = fields.Json(readonly=True, help="The engine's reasons as (code, parameters).")
+    currency_id = fields.Many2one(related="job_id.company_id.currency_id")
     expected_pay = fields.Monetary(currency_field="currency_id", readonly=True)
     state = fields.Selection(OFFER_STATES, default="pending", required=True, index=True, readonly=True)
     sent_at = fields.Datetime(readonly=True)
@@ -55,24 +53,31 @@ class CrowdDispatchOffer(models.Model):
         readonly=True, copy=False, help="Technical: the chatter/e-mail notification is still queued."
     )
     # shown to the expert: what and where (no access to the request needed)
-    request_name = fields.Char(related="request_id.name", string="Job")
-    request_priority = fields.Selection(related="request_id.priority")
+    request_name = fields.Char(related="job_id.request_id.name", string="Request Subject")
+    request_priority = fields.Selection(related="job_id.priority")
 
     _sql_constraints = [
         (
-            "request_expert_round_uniq",
-            "unique(request_id, expert_id, cycle, round)",
+            "job_expert_round_uniq",
+            "unique(job_id, expert_id, round)",
             "One offer per expert and round.",
         ),
         ("rank_positive", "CHECK(rank >= 1)", "The rank starts at 1."),
     ]
 
     def init(self):
-        # Exactly once: the database refuses a second accepted offer for the same request.
+        # Exactly once: the database refuses a second accepted offer for the same job.
         self.env.cr.execute(
             """CREATE UNIQUE INDEX IF NOT EXISTS crowd_dispatch_offer_one_accepted
-               ON crowd_dispatch_offer (request_id) WHERE state = 'accepted'"""
+               ON crowd_dispatch_offer (job_id) WHERE state = 'accepted'"""
         )
+
+    @api.depends("reason_codes")
+    @api.depends_context("lang")
+    def _compute_explanation(self):
+        engine = self.env["crowd.dispatch.engine"]
+        for offer in self:
+            offer.explanation = engine._reasons_text(offer.reason_codes)
 
     @api.depends("expert_id", "request_name")
     def _compute_display_name(self):
@@ -82,22 +87,23 @@ class CrowdDispatchOffer(models.Model):
 
     # ------------------------------------------------------------------ responses
     def _crowd_check_responder(self):
-        """Raise unless the current user may answer this offer (the expert himself, or a crowd dispatcher)."""
+        """Raise unless the current user may answer this offer: the expert it was made to, or a crowd
+        dispatcher recording the expert's answer (given on the phone)."""
         self.ensure_one()
         self.check_access("read")
         if self.env.su or self.env.user.has_group("crowd_service.group_crowd_user"):
             return
         if self.expert_id != self.env.user.partner_id:
-            raise UserError(self.env._("This offer was made to someone else; you cannot answer it."))
+            raise AccessError(self.env._("This offer was made to someone else; you cannot answer it."))
 
-    def _crowd_lock_request(self):
-        """Row-lock the offer's request (NOWAIT): a concurrent answer gets a clear error instead of waiting."""
+    def _crowd_lock_job(self):
+        """Row-lock the offer's job (NOWAIT): a concurrent answer gets a clear error instead of waiting."""
         self.ensure_one()
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    "SELECT id FROM maintenance_request WHERE id = %s FOR UPDATE NOWAIT",
-                    [self.request_id.id],
+                    "SELECT id FROM crowd_job WHERE id = %s FOR UPDATE NOWAIT",
+                    [self.job_id.id],
                     log_exceptions=False,
                 )
         except pg_errors.LockNotAvailable:
@@ -106,7 +112,7 @@ class CrowdDispatchOffer(models.Model):
             ) from None
         # re-read what another transaction may have committed before we got the lock
         self.invalidate_recordset()
-        self.request_id.invalidate_recordset()
+        self.job_id.invalidate_recordset()
 
     def _crowd_check_pending(self, now):
         self.ensure_one()
@@ -128,14 +134,12 @@ class CrowdDispatchOffer(models.Model):
         self._crowd_check_responder()
         # sudo: the responder was checked above; experts have no write access on offers and requests
         offer = self.sudo()
-        offer._crowd_lock_request()
-        request = offer.request_id
-        now = request._crowd_now()
+        offer._crowd_lock_job()
+        job = offer.job_id
+        now = job._crowd_now()
         offer._crowd_check_pending(now)
-        if request.crowd_dispatch_state not in ("dispatching", "offered"):
-            raise UserError(
-                self.env._("This job is no longer open for offers (it is %s).", request._crowd_state_label())
-            )
+        if job.state not in ("dispatching", "offered"):
+            raise UserError(self.env._("This job is no longer open for offers (it is %s).", job._crowd_state_label()))
         offer.flush_recordset()
         try:
             with self.env.cr.savepoint(flush=False):
@@ -152,11 +156,9 @@ class CrowdDispatchOffer(models.Model):
         except pg_errors.UniqueViolation:
             raise UserError(self.env._("Another expert already accepted this job.")) from None
         offer.invalidate_recordset(["state", "responded_at", "write_date", "write_uid"])
-        (request.crowd_offer_ids.filtered(lambda o: o.state == "pending") - offer).write(
-            {"state": "withdrawn", "responded_at": now}
-        )
-        request._crowd_assign(offer.expert_id, now=now)
-        request.message_post(
+        (job.offer_ids.filtered(lambda o: o.state == "pending") - offer)._crowd_set_state("withdrawn", now)
+        job._crowd_assign(offer.expert_id, now=now)
+        job.message_post(
             body=self.env._(
                 "%(expert)s accepted the offer (round %(round)s).", expert=offer.expert_id.name, round=offer.round
             ),
@@ -171,12 +173,14 @@ class CrowdDispatchOffer(models.Model):
         self._crowd_check_responder()
         # sudo: the responder was checked above; experts have no write access on offers
         offer = self.sudo()
-        offer._crowd_lock_request()
-        request = offer.request_id
-        now = request._crowd_now()
+        offer._crowd_lock_job()
+        if reason is not None and not isinstance(reason, str):
+            raise ValidationError(self.env._("The reason is a text."))
+        job = offer.job_id
+        now = job._crowd_now()
         offer._crowd_check_pending(now)
-        offer.write({"state": "declined", "responded_at": now, "decline_reason": reason or False})
-        request.message_post(
+        offer.write({"state": "declined", "responded_at": now, "decline_reason": (reason or "")[:2000] or False})
+        job.message_post(
             body=self.env._(
                 "%(expert)s declined the offer%(reason)s.",
                 expert=offer.expert_id.name,
@@ -184,8 +188,15 @@ class CrowdDispatchOffer(models.Model):
             ),
             subtype_xmlid="mail.mt_note",
         )
-        if not request.crowd_offer_ids.filtered(lambda o: o.state == "pending"):
-            request._crowd_schedule_check(now)
+        if not job.offer_ids.filtered(lambda o: o.state == "pending"):
+            job._crowd_schedule_check(now)
+        return True
+
+    def _crowd_set_state(self, state, now):
+        """System: close offers (withdrawn, expired) when the dispatch moves on."""
+        if self:
+            # sudo: offers are closed by the dispatch system, whoever triggered it
+            self.sudo().write({"state": state, "responded_at": now})
         return True
 
     # ------------------------------------------------------------------ notifications
@@ -193,8 +204,8 @@ class CrowdDispatchOffer(models.Model):
         self.ensure_one()
         return {
             "offer_id": self.id,
-            "request_id": self.request_id.id,
-            "request_name": self.request_id.name,
+            "job_id": self.job_id.id,
+            "request_name": self.request_name,
             "state": self.state,
             "round": self.round,
             "rank": self.rank,
@@ -229,15 +240,15 @@ class CrowdDispatchOffer(models.Model):
             bodies = template._render_field("body_html", self.ids, compute_lang=True)
             subjects = template._render_field("subject", self.ids, compute_lang=True)
         for offer in self:
-            offer.request_id.message_post(
+            offer.job_id.message_post(
                 body=bodies.get(offer.id) or offer.explanation or "",
-                subject=subjects.get(offer.id) or offer.request_id.name,
+                subject=subjects.get(offer.id) or offer.job_id.name,
                 partner_ids=offer.expert_id.ids,
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
             # delivered by this cron worker once its transaction commits
-            offer.request_id.company_id._crowd_webhook_queue("offer.created", offer._crowd_bus_payload())
+            offer.job_id.company_id._crowd_webhook_queue("offer.created", offer._crowd_bus_payload())
         self.write({"mail_pending": False})
 
     @api.model

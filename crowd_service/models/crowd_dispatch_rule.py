@@ -3,8 +3,9 @@ from odoo.exceptions import ValidationError
 
 import crowd_dispatch
 
+from .crowd_vocabulary import priority_selection
+
 SLA_HELP = "Minutes from the report to the SLA deadline for this priority; 0 = the company's default."
-PRIORITIES = [("0", "Very Low"), ("1", "Low"), ("2", "Normal"), ("3", "High")]
 
 
 class CrowdDispatchRule(models.Model):
@@ -23,7 +24,15 @@ class CrowdDispatchRule(models.Model):
     category_ids = fields.Many2many(
         "maintenance.equipment.category", string="Equipment Categories", help="Empty: every category."
     )
-    priority = fields.Selection(PRIORITIES, string="Priority", help="Empty: every priority.")
+    priority = fields.Selection(
+        selection=lambda self: priority_selection(self.env), string="Priority", help="Empty: every priority."
+    )
+    dispatcher_id = fields.Many2one(
+        "res.users",
+        string="Dispatcher",
+        domain=[("share", "=", False)],
+        help="Handles the jobs this rule escalates; empty: the company's crowd manager.",
+    )
     customer_ids = fields.Many2many(
         "res.partner",
         "crowd_dispatch_rule_customer_rel",

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 
 class CrowdRequiredSkill(models.Model):
@@ -23,6 +23,7 @@ class CrowdRequiredSkill(models.Model):
     )
     equipment_id = fields.Many2one("maintenance.equipment", string="Equipment", ondelete="cascade", index=True)
     request_id = fields.Many2one("maintenance.request", string="Maintenance Request", ondelete="cascade", index=True)
+    job_id = fields.Many2one("crowd.job", string="Job", ondelete="cascade", index=True)
 
     @api.constrains("skill_id", "min_level_id")
     def _check_level_type(self):
@@ -37,13 +38,13 @@ class CrowdRequiredSkill(models.Model):
                     )
                 )
 
-    @api.constrains("skill_id", "category_id", "equipment_id", "request_id")
+    @api.constrains("skill_id", "category_id", "equipment_id", "request_id", "job_id")
     def _check_owner(self):
         for line in self:
-            owners = [o for o in (line.category_id, line.equipment_id, line.request_id) if o]
+            owners = [o for o in (line.category_id, line.equipment_id, line.request_id, line.job_id) if o]
             if len(owners) != 1:
                 raise ValidationError(
-                    self.env._("A required skill belongs to exactly one equipment category, equipment or request.")
+                    self.env._("A required skill belongs to exactly one equipment category, equipment, request or job.")
                 )
 
     @api.onchange("skill_id")
@@ -57,3 +58,20 @@ class CrowdRequiredSkill(models.Model):
             {"sequence": line.sequence, "skill_id": line.skill_id.id, "min_level_id": line.min_level_id.id}
             for line in self
         ]
+
+    # a job's requirements are set by the system when the job is created or escalated
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("job_id") for vals in vals_list) and not self.env.su:
+            raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and (vals.get("job_id") or any(line.job_id for line in self)):
+            raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
+        return super().write(vals)
+
+    def unlink(self):
+        if not self.env.su and any(line.job_id for line in self):
+            raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
+        return super().unlink()

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.misc import formatLang
 
 import crowd_dispatch
 from crowd_dispatch import (
@@ -48,23 +49,17 @@ PARTNER_COLUMNS = [
 PARTNER_FILTER_COLUMNS = ["active", "is_crowd_expert", "crowd_state", "crowd_company_id"]
 
 
-def _value(obj, name, default=None):
-    """Enum-or-plain value of an engine attribute."""
-    value = getattr(obj, name, default)
-    return getattr(value, "value", value)
-
-
 class CrowdDispatchEngine(models.AbstractModel):
     _name = "crowd.dispatch.engine"
     _description = "Crowd Dispatch Engine Adapter"
 
     # ------------------------------------------------------------------ policy and job
     @api.model
-    def _rule_for(self, request):
-        """The request's rule, or an unsaved rule with default values when none matches."""
-        rule = request.crowd_rule_id or self.env["crowd.dispatch.rule"]._find_for_request(request)
+    def _rule_for(self, job):
+        """The job's rule, or an unsaved rule with default values when none matches."""
+        rule = job.rule_id or self.env["crowd.dispatch.rule"]._find_for_request(job.request_id)
         if not rule:
-            rule = self.env["crowd.dispatch.rule"].new({"name": "Default", "company_id": request.company_id.id})
+            rule = self.env["crowd.dispatch.rule"].new({"name": "Default", "company_id": job.company_id.id})
         return rule
 
     @api.model
@@ -83,29 +78,27 @@ class CrowdDispatchEngine(models.AbstractModel):
         )
 
     @api.model
-    def _job(self, request):
-        if not request.crowd_latitude and not request.crowd_longitude:
-            raise UserError(
-                self.env._("Request %s has no site position: set the site's coordinates first.", request.name)
-            )
-        created = request.crowd_requested_at or request.create_date or request._crowd_now()
-        deadline = request.crowd_sla_deadline or created + timedelta(minutes=request._crowd_sla_minutes())
-        skills = self._required_levels(request)
+    def _job(self, job):
+        if not job.latitude and not job.longitude:
+            raise UserError(self.env._("Job %s has no site position: set the site's coordinates first.", job.name))
+        created = job.requested_at or job.create_date or job._crowd_now()
+        deadline = job.sla_deadline or created + timedelta(minutes=job._crowd_sla_minutes())
         try:
             return Job(
-                id=request.id,
-                lat=request.crowd_latitude,
-                lon=request.crowd_longitude,
+                id=job.id,
+                lat=job.latitude,
+                lon=job.longitude,
                 created_at=created,
                 sla_deadline=max(deadline, created),
-                skills=skills,
-                certificates=tuple(request.crowd_certificate_type_ids.mapped("code")),
-                min_tier=request.crowd_min_tier or None,
-                priority=int(request.priority or 0),
-                equipment_model=request.equipment_id.model or None,
+                skills=self._required_levels(job),
+                certificates=tuple(job.certificate_type_ids.mapped("code")),
+                min_tier=job.min_tier or None,
+                priority=int(job.priority or 0),
+                equipment_model=job.equipment_id.model or None,
+                max_cost=float(job.cost_ceiling or 0.0),
             )
         except crowd_dispatch.InvalidInput as exc:
-            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
+            raise UserError(self.env._("Job %(name)s: %(error)s", name=job.name, error=exc)) from exc
 
     # ------------------------------------------------------------------ experts
     @api.model
@@ -115,22 +108,17 @@ class CrowdDispatchEngine(models.AbstractModel):
         return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
     @api.model
-    def _candidate_rows(self, request, rule, now):
-        """SQL prefilter of a large pool: active, online experts of the request's company in the enabled
-        pools whose home base lies in the bounding box of the rule's radius around the site and whose
-        cost per job fits the request's cost ceiling (when it has one).
+    def _candidate_rows(self, job, rule, now):
+        """SQL prefilter of a large pool, which only narrows it: the active experts of the job's company
+        whose home base lies in the bounding box of the rule's radius around the site. Every gate
+        (pool, tier, skills, certificates, online, capacity, rating, cost, radius) is the engine's, so its
+        rejection counts are complete.
 
         Returns one dict per expert with the columns the engine needs (no ORM read: 10,000s of experts).
         """
-        kinds = rule._enabled_kinds()
-        if not kinds:
-            return []
         self.env["res.partner"].flush_model(PARTNER_COLUMNS + PARTNER_FILTER_COLUMNS)
         self.env["crowd.expert.blackout"].flush_model(["partner_id"])
-        lat_min, lat_max, lon_min, lon_max = self._bounding_box(
-            request.crowd_latitude, request.crowd_longitude, rule.max_radius_km
-        )
-        ceiling = request.crowd_cost_ceiling or 0.0
+        lat_min, lat_max, lon_min, lon_max = self._bounding_box(job.latitude, job.longitude, rule.max_radius_km)
         self.env.cr.execute(
             SQL(
                 """SELECT p.id, p.crowd_kind, p.crowd_tier, p.partner_latitude, p.partner_longitude,
@@ -139,41 +127,34 @@ class CrowdDispatchEngine(models.AbstractModel):
                            OR EXISTS (SELECT 1 FROM crowd_expert_blackout b WHERE b.partner_id = p.id))
                               AS has_schedule
                      FROM res_partner p
-                    WHERE p.active AND p.is_crowd_expert AND p.crowd_state = 'active' AND p.crowd_online
-                      AND p.crowd_kind IN %s
+                    WHERE p.active AND p.is_crowd_expert AND p.crowd_state = 'active'
                       AND (p.crowd_company_id = %s OR p.crowd_company_id IS NULL)
                       AND p.partner_latitude BETWEEN %s AND %s
-                      AND p.partner_longitude BETWEEN %s AND %s
-                      AND (%s <= 0 OR COALESCE(p.crowd_cost_per_job, 0) <= %s)""",
-                tuple(kinds),
-                request.company_id.id,
+                      AND p.partner_longitude BETWEEN %s AND %s""",
+                job.company_id.id,
                 lat_min,
                 lat_max,
                 lon_min,
                 lon_max,
-                ceiling,
-                ceiling,
             )
         )
         return self.env.cr.dictfetchall()
 
     @api.model
-    def _candidate_ids(self, request, rule, now):
+    def _candidate_ids(self, job, rule, now):
         """Ids of the prefiltered experts (see :meth:`_candidate_rows`)."""
-        return [row["id"] for row in self._candidate_rows(request, rule, now)]
+        return [row["id"] for row in self._candidate_rows(job, rule, now)]
 
     @api.model
     def _expert_stats(self, partner_ids, now):
         """Per expert: current load (open visits), acceptance rate and recent offers (fairness)."""
         if not partner_ids:
             return {}, {}, {}
-        Request = self.env["maintenance.request"].sudo()
+        Job = self.env["crowd.job"].sudo()
         Offer = self.env["crowd.dispatch.offer"].sudo()
         load = dict(
-            Request._read_group(
-                [("crowd_expert_id", "in", partner_ids), ("crowd_dispatch_state", "in", ACTIVE_VISIT_STATES)],
-                ["crowd_expert_id"],
-                ["__count"],
+            Job._read_group(
+                [("expert_id", "in", partner_ids), ("state", "in", ACTIVE_VISIT_STATES)], ["expert_id"], ["__count"]
             )
         )
         answered = {}
@@ -223,9 +204,9 @@ class CrowdDispatchEngine(models.AbstractModel):
         return dict(self.env.cr.fetchall())
 
     @api.model
-    def _required_levels(self, request):
-        """{skill code: minimum level rank} of a request (0 = the skill at any level)."""
-        lines = request.crowd_required_skill_ids
+    def _required_levels(self, job):
+        """{skill code: minimum level rank} of a job (0 = the skill at any level)."""
+        lines = job.required_skill_ids
         ranks = self._level_ranks(lines.min_level_id)
         skills = {}
         for line in lines:
@@ -329,120 +310,166 @@ class CrowdDispatchEngine(models.AbstractModel):
         return experts
 
     @api.model
-    def _history(self, request):
+    def _history(self, job):
         return tuple(
             OfferRecord(
                 expert_id=offer.expert_id.id,
                 round=offer.round,
                 state=offer.state,
-                sent_at=offer.sent_at or request._crowd_now(),
+                sent_at=offer.sent_at or job._crowd_now(),
                 responded_at=offer.responded_at or None,
             )
-            for offer in request._crowd_history_offers()
+            for offer in job._crowd_history_offers()
         )
 
     @api.model
-    def _inputs(self, request, now):
-        """(job, pool, policy, rule) for the request at ``now``."""
-        rule = self._rule_for(request)
-        job = self._job(request)
+    def _inputs(self, job, now):
+        """(engine job, pool, policy, rule) for the job at ``now``."""
+        rule = self._rule_for(job)
+        engine_job = self._job(job)
         policy = self._policy(rule)
-        experts = self._experts(self._candidate_rows(request, rule, now), now)
-        return job, ExpertPool.from_experts(experts), policy, rule
+        experts = self._experts(self._candidate_rows(job, rule, now), now)
+        return engine_job, ExpertPool.from_experts(experts), policy, rule
 
     # ------------------------------------------------------------------ engine calls
     @api.model
-    def _rank(self, request, now, k=10, exclude=()):
-        """Ranked candidates for a manual choice: list of dicts with the engine's explanation."""
-        job, pool, policy, _rule = self._inputs(request, now)
+    def _rank(self, job, now, k=10, exclude=()):
+        """Ranked candidates for a manual choice: list of dicts with the engine's reasons."""
+        engine_job, pool, policy, _rule = self._inputs(job, now)
         try:
-            result = rank(job, pool, policy, now, k=k, exclude=tuple(exclude))
+            result = rank(engine_job, pool, policy, now, k=k, exclude=tuple(exclude))
         except crowd_dispatch.InvalidInput as exc:
-            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
+            raise UserError(self.env._("Job %(name)s: %(error)s", name=job.name, error=exc)) from exc
         return [self._candidate_vals(candidate) for candidate in result.candidates]
 
     @api.model
     def _candidate_vals(self, candidate):
-        breakdown = getattr(candidate, "breakdown", None) or {}
-        if not isinstance(breakdown, dict):
-            breakdown = dict(breakdown)
         return {
             "expert_id": int(candidate.expert_id),
             "score": float(candidate.score),
-            "score_breakdown": {str(k): float(v) for k, v in breakdown.items()},
-            "explanation": self._explanation(explain(candidate)),
-            "distance_km": float(getattr(candidate, "distance_km", 0.0) or 0.0),
-            "eta_min": float(getattr(candidate, "eta_min", 0.0) or 0.0),
-            "tier": _value(candidate, "tier"),
-            "expert_pool": _value(candidate, "pool"),
+            "score_breakdown": {str(k): float(v) for k, v in candidate.breakdown.items()},
+            "reason_codes": [[code, params] for code, params in explain(candidate)],
+            "distance_km": float(candidate.distance_km),
+            "eta_min": float(candidate.eta_min),
+            "tier": candidate.tier.value,
+            "expert_pool": candidate.pool.value,
         }
 
     @api.model
-    def _specialist_skills(self, request, diagnosis):
-        """{skill code: minimum level} of a specialist follow-up of ``request``: the engine merges the
-        diagnosis levels into the request's skills, keeping the higher level."""
-        skills = self._required_levels(request)
-        now = request._crowd_now()
-        job = Job(id=request.id, lat=0.0, lon=0.0, created_at=now, sla_deadline=now, skills=skills)
+    def _specialist_skills(self, job, diagnosis):
+        """{skill code: minimum level} of a specialist follow-up of ``job``: the engine merges the
+        diagnosis levels into the job's skills, keeping the higher level."""
+        skills = self._required_levels(job)
+        now = job._crowd_now()
+        engine_job = Job(id=job.id, lat=0.0, lon=0.0, created_at=now, sla_deadline=now, skills=skills)
         try:
-            return dict(escalate_to_specialist(job, diagnosis, now=now).skills)
+            return dict(escalate_to_specialist(engine_job, diagnosis, now=now).skills)
         except crowd_dispatch.InvalidInput as exc:
-            raise UserError(self.env._("Escalation of %(name)s: %(error)s", name=request.name, error=exc)) from exc
+            raise UserError(self.env._("Escalation of %(name)s: %(error)s", name=job.name, error=exc)) from exc
+
+    # ------------------------------------------------------------------ the engine's reasons, in words
+    @api.model
+    def _reason_text(self, code, params):
+        """One engine reason ``(code, params)`` in the user's language."""
+        params = dict(params or {})
+        env = self.env
+
+        def num(key, digits=0):
+            return formatLang(env, float(params.get(key) or 0.0), digits=digits)
+
+        offer_fields = env["crowd.dispatch.offer"]._fields
+        tiers = dict(offer_fields["tier"]._description_selection(env))
+        pools = dict(offer_fields["expert_pool"]._description_selection(env))
+        texts = {
+            "travel": lambda: env._("%(minutes)s min away (%(km)s km)", minutes=num("minutes"), km=num("km", 1)),
+            "rating_top": lambda: env._("top-rated (%s/5)", num("rating", 1)),
+            "rating_good": lambda: env._("well rated (%s/5)", num("rating", 1)),
+            "skill_surplus": lambda: env._(
+                "skills above what the job needs (+%s levels)", int(params.get("levels", 0))
+            ),
+            "likely_accept": lambda: env._("usually accepts (%s%%)", num("percent")),
+            "low_cost": lambda: env._("low cost"),
+            "fair_share": lambda: env._("no recent offers (fair share of work)"),
+            "sla_ahead": lambda: env._("arrives %s min before the deadline", num("minutes")),
+            "sla_late": lambda: env._("would arrive %s min after the deadline", num("minutes")),
+            "tier_pool": lambda: env._(
+                "%(tier)s, %(pool)s", tier=tiers.get(params.get("tier"), ""), pool=pools.get(params.get("pool"), "")
+            ),
+            "accepted": lambda: env._("accepted by an expert"),
+            "offers_pending": lambda: env._("%s offer(s) waiting for an answer", int(params.get("count", 0))),
+            "rounds_exhausted": lambda: env._("nobody accepted in %s offer rounds", int(params.get("rounds", 0))),
+            "offer_round": lambda: env._("offer round %s sent", int(params.get("round", 0))),
+            "pool_opens_later": lambda: env._("no candidate yet; the next pool opens later"),
+            "no_candidate": lambda: env._(
+                "no candidate in any open pool (%s)", self._rejections_text(params.get("rejections") or {})
+            ),
+        }
+        text = texts.get(code)
+        return text() if text else str(code)
 
     @api.model
-    def _explanation(self, reasons):
-        """The engine explains a candidate as a list of plain-language reasons."""
-        if isinstance(reasons, str):
-            return reasons
-        return "; ".join(str(reason) for reason in reasons)
+    def _rejections_text(self, rejections):
+        labels = {
+            "excluded": self.env._("already asked"),
+            "pool": self.env._("pool not open yet"),
+            "tier": self.env._("tier"),
+            "skill": self.env._("skills"),
+            "certificate": self.env._("certificates"),
+            "offline": self.env._("offline"),
+            "busy": self.env._("busy"),
+            "off_hours": self.env._("off hours"),
+            "capacity": self.env._("no capacity left"),
+            "rating": self.env._("rating too low"),
+            "cost": self.env._("above the cost ceiling"),
+            "radius": self.env._("too far"),
+        }
+        parts = [f"{labels.get(reason, reason)}: {count}" for reason, count in rejections.items() if count]
+        return ", ".join(parts) if parts else self.env._("nobody rejected")
 
     @api.model
-    def _dispatch(self, request, now):
-        """Ask the engine what to do next for ``request`` and write the decision back.
+    def _reasons_text(self, reason_codes):
+        """A list of engine reasons as one line of text in the user's language."""
+        return "; ".join(self._reason_text(code, params) for code, params in (reason_codes or []))
+
+    @api.model
+    def _dispatch(self, job, now):
+        """Ask the engine what to do next for ``job`` and write the decision back.
 
         Returns the engine's action: ``offer``, ``wait``, ``escalate`` or ``assigned``.
         """
-        request.ensure_one()
-        job, pool, policy, _rule = self._inputs(request, now)
+        job.ensure_one()
+        engine_job, pool, policy, _rule = self._inputs(job, now)
         try:
-            decision = next_offers(job, pool, policy, self._history(request), now)
+            decision = next_offers(engine_job, pool, policy, self._history(job), now)
         except crowd_dispatch.InvalidInput as exc:
-            raise UserError(self.env._("Request %(name)s: %(error)s", name=request.name, error=exc)) from exc
-        action = _value(decision, "action")
-        if action == "offer" and decision.offers:
-            self._write_offers(request, decision, policy, now)
-        elif action == "escalate":
-            request._crowd_escalate(decision.reason or self.env._("No expert accepted in time."), now=now)
-        elif action == "wait":
-            wait_until = getattr(decision, "wait_until", None)
-            if wait_until:
-                request._crowd_schedule_check(wait_until)
-        return action
+            raise UserError(self.env._("Job %(name)s: %(error)s", name=job.name, error=exc)) from exc
+        if decision.action == "offer" and decision.offers:
+            self._write_offers(job, decision, policy, now)
+        elif decision.action == "escalate":
+            job._crowd_escalate(self._reason_text(decision.code, decision.params), now=now)
+        elif decision.action == "wait" and decision.wait_until:
+            job._crowd_schedule_check(decision.wait_until)
+        return decision.action
 
     @api.model
-    def _write_offers(self, request, decision, policy, now):
-        history_round = max(request._crowd_history_offers().mapped("round") or [0])
-        default_expiry = now + timedelta(minutes=policy.offer_timeout_min)
+    def _write_offers(self, job, decision, policy, now):
         vals_list = []
         Partner = self.env["res.partner"].sudo()
-        for index, item in enumerate(decision.offers, start=1):
-            candidate = getattr(item, "candidate", item)
-            vals = self._candidate_vals(candidate)
-            expert = Partner.browse(vals["expert_id"])
+        for rank_index, offer in enumerate(decision.offers, start=1):
+            vals = self._candidate_vals(offer.candidate)
             vals.update(
-                request_id=request.id,
-                cycle=request.crowd_dispatch_cycle,
-                round=int(getattr(item, "round", 0) or getattr(decision, "round", 0) or history_round + 1),
-                rank=int(getattr(item, "rank", 0) or index),
+                job_id=job.id,
+                round=offer.round,
+                rank=rank_index,
                 state="pending",
-                sent_at=getattr(item, "sent_at", None) or now,
-                expires_at=getattr(item, "expires_at", None) or default_expiry,
-                expected_pay=request._crowd_expected_pay(expert),
+                sent_at=offer.sent_at,
+                expires_at=offer.expires_at,
+                expected_pay=job._crowd_expected_pay(Partner.browse(vals["expert_id"])),
             )
             vals_list.append(vals)
         # sudo: offers are written by the dispatch system on behalf of whoever triggered it
         offers = self.env["crowd.dispatch.offer"].sudo().create(vals_list)
-        request._crowd_mark_offered(now)
-        request._crowd_schedule_check(min(offers.mapped("expires_at")))
+        job._crowd_mark_offered(now)
+        job._crowd_schedule_check(min(offers.mapped("expires_at")))
         offers._crowd_notify()
         return offers

@@ -5,16 +5,8 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-CROWD_KINDS = [
-    ("employee", "Own technician"),
-    ("partner", "Partner technician"),
-    ("freelance", "Freelancer"),
-]
-CROWD_TIERS = [
-    ("first_responder", "First responder"),
-    ("technician", "Technician"),
-    ("specialist", "Specialist"),
-]
+from .crowd_vocabulary import CROWD_KINDS, CROWD_TIERS
+
 CROWD_STATES = [
     ("candidate", "Candidate"),
     ("onboarding", "Onboarding"),
@@ -56,7 +48,9 @@ class ResPartner(models.Model):
     crowd_calendar_id = fields.Many2one(
         "resource.calendar", string="Working Hours", help="Empty: available at any time."
     )
-    crowd_blackout_ids = fields.One2many("crowd.expert.blackout", "partner_id", string="Unavailabilities")
+    crowd_blackout_ids = fields.One2many(
+        "crowd.expert.blackout", "partner_id", string="Unavailabilities", groups="crowd_service.group_crowd_user"
+    )
     crowd_user_id = fields.Many2one(
         "res.users", string="Expert User", compute="_compute_crowd_user_id", store=True, readonly=True
     )
@@ -66,9 +60,15 @@ class ResPartner(models.Model):
         domain="[('is_company', '=', True)]",
         help="The service partner company this technician works for.",
     )
-    crowd_skill_ids = fields.One2many("crowd.expert.skill", "partner_id", string="Skills")
-    crowd_certificate_ids = fields.One2many("crowd.expert.certificate", "partner_id", string="Certificates")
-    crowd_certificate_count = fields.Integer(compute="_compute_crowd_certificate_count", string="Certificate Count")
+    crowd_skill_ids = fields.One2many(
+        "crowd.expert.skill", "partner_id", string="Skills", groups="crowd_service.group_crowd_user"
+    )
+    crowd_certificate_ids = fields.One2many(
+        "crowd.expert.certificate", "partner_id", string="Certificates", groups="crowd_service.group_crowd_user"
+    )
+    crowd_certificate_count = fields.Integer(
+        compute="_compute_crowd_certificate_count", string="Certificate Count", groups="crowd_service.group_crowd_user"
+    )
     crowd_cost_per_job = fields.Float(string="Cost per Job", help="Internal cost estimate of one job.")
     crowd_rating = fields.Float(string="Rating", default=0.0, digits=(3, 2), help="Average rating, 0 to 5.")
     crowd_company_id = fields.Many2one(

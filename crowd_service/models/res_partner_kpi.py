@@ -6,7 +6,12 @@ from odoo import fields, models
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    crowd_offer_ids = fields.One2many("crowd.dispatch.offer", "expert_id", string="Crowd Offers")
+    crowd_offer_ids = fields.One2many(
+        "crowd.dispatch.offer", "expert_id", string="Crowd Offers", groups="crowd_service.group_crowd_user"
+    )
+    crowd_job_ids = fields.One2many(
+        "crowd.job", "expert_id", string="Crowd Jobs", groups="crowd_service.group_crowd_user"
+    )
     crowd_kpi_offer_count = fields.Integer("Offers Received", compute="_compute_crowd_kpis")
     crowd_kpi_acceptance_rate = fields.Float(
         "Acceptance Rate (%)", compute="_compute_crowd_kpis", help="Accepted / answered or expired offers."
@@ -26,43 +31,33 @@ class ResPartner(models.Model):
         res = super().init()
         # the dispatch prefilter (engine_adapter._candidate_rows) scans active online experts by position
         self.env.cr.execute(
-            """CREATE INDEX IF NOT EXISTS res_partner_crowd_dispatch_position_idx
+            """CREATE INDEX IF NOT EXISTS res_partner_crowd_pool_position_idx
                    ON res_partner (partner_latitude, partner_longitude)
-                WHERE is_crowd_expert AND crowd_state = 'active' AND crowd_online AND active"""
+                WHERE is_crowd_expert AND crowd_state = 'active' AND active"""
         )
         return res
 
     def _compute_crowd_kpis(self):
         experts = self.filtered("id")
         Offer = self.env["crowd.dispatch.offer"].sudo()
-        Request = self.env["maintenance.request"].sudo()
+        Job = self.env["crowd.job"].sudo()
         offers = {}
         for expert, state, count in Offer._read_group(
             [("expert_id", "in", experts.ids)], ["expert_id", "state"], ["__count"]
         ):
             offers.setdefault(expert.id, {})[state] = count
         visits = {}
-        for expert, sla_met, count in Request._read_group(
-            [("crowd_expert_id", "in", experts.ids), ("crowd_on_site_at", "!=", False)],
-            ["crowd_expert_id", "crowd_sla_met"],
-            ["__count"],
+        for expert, sla_met, count in Job._read_group(
+            [("expert_id", "in", experts.ids), ("on_site_at", "!=", False)], ["expert_id", "sla_met"], ["__count"]
         ):
             visits.setdefault(expert.id, {})[sla_met] = count
         done = dict(
-            Request._read_group(
-                [("crowd_expert_id", "in", experts.ids), ("crowd_dispatch_state", "=", "done")],
-                ["crowd_expert_id"],
-                ["__count"],
-            )
+            Job._read_group([("expert_id", "in", experts.ids), ("state", "=", "done")], ["expert_id"], ["__count"])
         )
         escalated = dict(
-            Request._read_group(
-                [
-                    ("crowd_expert_id", "in", experts.ids),
-                    ("crowd_dispatch_state", "=", "done"),
-                    ("crowd_followup_ids", "!=", False),
-                ],
-                ["crowd_expert_id"],
+            Job._read_group(
+                [("expert_id", "in", experts.ids), ("state", "=", "done"), ("followup_ids", "!=", False)],
+                ["expert_id"],
                 ["__count"],
             )
         )
@@ -83,6 +78,13 @@ class ResPartner(models.Model):
             )
             partner.crowd_kpi_avg_rating = partner.crowd_rating
 
+    def action_view_crowd_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service.action_crowd_job")
+        action["domain"] = [("expert_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
     def action_view_crowd_offers(self):
         self.ensure_one()
         return {
@@ -92,3 +94,26 @@ class ResPartner(models.Model):
             "view_mode": "list,form",
             "domain": [("expert_id", "=", self.id)],
         }
+
+    def _crowd_update_rating(self):
+        """An expert's rating is the average of the customers' ratings of their visits (jobs)."""
+        experts = self.filtered("is_crowd_expert")
+        if not experts:
+            return
+        groups = (
+            self.env["rating.rating"]
+            .sudo()
+            ._read_group(
+                [
+                    ("rated_partner_id", "in", experts.ids),
+                    ("consumed", "=", True),
+                    ("rating", ">=", 1),
+                    ("res_model", "=", "crowd.job"),
+                ],
+                ["rated_partner_id"],
+                ["rating:avg"],
+            )
+        )
+        for partner, average in groups:
+            # sudo: the rating is written by the system from the customers' ratings
+            partner.sudo().crowd_rating = round(average, 2)

@@ -7,3 +7,4 @@ from . import test_dispatch_flow
 from . import test_dispatch_concurrency
 from . import test_dispatch_webhook
 from . import test_dispatch_security
+from . import test_job_rules

@@ -26,8 +26,8 @@ class CrowdDispatchCase(TransactionCase):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
         cls.company = cls.env.company
         cls.now = T0
-        Request = cls.env.registry["maintenance.request"]
-        cls._clock_patch = patch.object(Request, "_crowd_now", lambda self: cls.now)
+        Job = cls.env.registry["crowd.job"]
+        cls._clock_patch = patch.object(Job, "_crowd_now", lambda self: cls.now)
         cls._clock_patch.start()
         cls.addClassCleanup(cls._clock_patch.stop)
         # a clean slate: only this class' rules and experts take part
@@ -142,6 +142,12 @@ class CrowdDispatchCase(TransactionCase):
         values.update(vals)
         return self.env["maintenance.request"].create(values)
 
+    def make_job(self, name="Lift stuck", priority="3", equipment=None, **vals):
+        """A request of the test site and its first visit (the job), dispatched by the rule."""
+        request = self.make_request(name=name, priority=priority, equipment=equipment, **vals)
+        self.assertEqual(len(request.crowd_job_ids), 1, "a request with a site position gets its first visit")
+        return request.crowd_job_ids
+
     @contextmanager
     def at(self, minutes):
         """Move the dispatch clock to T0 + ``minutes`` inside the block."""
@@ -157,4 +163,4 @@ class CrowdDispatchCase(TransactionCase):
         self.addCleanup(setattr, type(self), "now", T0)
 
     def run_cron(self):
-        return self.env["maintenance.request"]._cron_crowd_dispatch()
+        return self.env["crowd.job"]._cron_crowd_dispatch()

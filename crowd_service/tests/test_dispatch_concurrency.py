@@ -27,7 +27,7 @@ class TestAcceptanceConcurrency(TransactionCase):
 
     def _commit_setup(self):
         with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "crowd_no_auto_dispatch": True})
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             experts = env["res.partner"].create(
                 [
                     {
@@ -42,16 +42,17 @@ class TestAcceptanceConcurrency(TransactionCase):
                     for i in (1, 2)
                 ]
             )
-            request = env["maintenance.request"].create(
-                {"name": "Concurrent lift", "crowd_latitude": SITE[0], "crowd_longitude": SITE[1]}
+            # a job of its own, not dispatched: the test makes the offers itself
+            job = env["crowd.job"]._crowd_create_for(
+                env["maintenance.request"].create({"name": "Concurrent lift"}), latitude=SITE[0], longitude=SITE[1]
             )
-            request._crowd_set_state("dispatching")
-            request._crowd_set_state("offered")
+            job._crowd_set_state("dispatching")
+            job._crowd_set_state("offered")
             now = fields.Datetime.now()
             offers = env["crowd.dispatch.offer"].create(
                 [
                     {
-                        "request_id": request.id,
+                        "job_id": job.id,
                         "expert_id": expert.id,
                         "rank": rank,
                         "state": "pending",
@@ -62,13 +63,14 @@ class TestAcceptanceConcurrency(TransactionCase):
                 ]
             )
             cr.commit()
-            return {"request": request.id, "experts": experts.ids, "offers": offers.ids}
+            return {"job": job.id, "experts": experts.ids, "offers": offers.ids}
 
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            request = env["maintenance.request"].browse(self.ids["request"])
-            request.message_ids.unlink()
+            job = env["crowd.job"].browse(self.ids["job"])
+            request = job.request_id
+            job.message_ids.unlink()
             request.unlink()
             env["res.partner"].browse(self.ids["experts"]).unlink()
             cr.commit()
@@ -78,7 +80,7 @@ class TestAcceptanceConcurrency(TransactionCase):
         barrier = threading.Barrier(2)
         results = {}
         Offer = self.registry["crowd.dispatch.offer"]
-        original_lock = Offer._crowd_lock_request
+        original_lock = Offer._crowd_lock_job
 
         def slow_lock(offer):
             original_lock(offer)
@@ -101,7 +103,7 @@ class TestAcceptanceConcurrency(TransactionCase):
             except Exception as exc:
                 results[offer_id] = f"crashed: {exc!r}"
 
-        self.patch(Offer, "_crowd_lock_request", slow_lock)
+        self.patch(Offer, "_crowd_lock_job", slow_lock)
         threads = [threading.Thread(target=worker, args=(oid,)) for oid in self.ids["offers"]]
         for thread in threads:
             thread.start()
@@ -111,13 +113,11 @@ class TestAcceptanceConcurrency(TransactionCase):
 
     def _committed_states(self):
         with self.registry.cursor() as cr:
-            cr.execute(
-                "SELECT id, state FROM crowd_dispatch_offer WHERE request_id = %s ORDER BY id", [self.ids["request"]]
-            )
+            cr.execute("SELECT id, state FROM crowd_dispatch_offer WHERE job_id = %s ORDER BY id", [self.ids["job"]])
             offers = dict(cr.fetchall())
             cr.execute(
-                "SELECT crowd_dispatch_state, crowd_expert_id FROM maintenance_request WHERE id = %s",
-                [self.ids["request"]],
+                "SELECT state, expert_id FROM crowd_job WHERE id = %s",
+                [self.ids["job"]],
             )
             return offers, cr.fetchone()
 
@@ -151,7 +151,7 @@ class TestAcceptanceConcurrency(TransactionCase):
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
 class TestCronConcurrency(TransactionCase):
-    """Two cron workers wake up at the same moment: each due request is handled by exactly one of them."""
+    """Two cron workers wake up at the same moment: each due job is handled by exactly one of them."""
 
     def setUp(self):
         super().setUp()
@@ -200,15 +200,19 @@ class TestCronConcurrency(TransactionCase):
                     for i in (1, 2)
                 ]
             )
-            request = env["maintenance.request"].create(
-                {
-                    "name": "Cron concurrent lift",
-                    "equipment_id": equipment.id,
-                    "crowd_latitude": SITE[0],
-                    "crowd_longitude": SITE[1],
-                }
+            job = (
+                env["maintenance.request"]
+                .create(
+                    {
+                        "name": "Cron concurrent lift",
+                        "equipment_id": equipment.id,
+                        "crowd_latitude": SITE[0],
+                        "crowd_longitude": SITE[1],
+                    }
+                )
+                .crowd_job_ids
             )
-            first = request.crowd_offer_ids
+            first = job.offer_ids
             self.assertEqual(first.expert_id, experts[0])
             # make the first offer due: sent 6 minutes ago, timeout 5
             env.flush_all()
@@ -218,12 +222,12 @@ class TestCronConcurrency(TransactionCase):
                 [first.id],
             )
             cr.execute(
-                "UPDATE maintenance_request SET crowd_next_check_at = %s WHERE id = %s",
-                [fields.Datetime.now() - timedelta(minutes=1), request.id],
+                "UPDATE crowd_job SET next_check_at = %s WHERE id = %s",
+                [fields.Datetime.now() - timedelta(minutes=1), job.id],
             )
             cr.commit()
             return {
-                "request": request.id,
+                "job": job.id,
                 "first": first.id,
                 "experts": experts.ids,
                 "rule": rule.id,
@@ -234,8 +238,9 @@ class TestCronConcurrency(TransactionCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            request = env["maintenance.request"].browse(self.ids["request"])
-            request.message_ids.unlink()
+            job = env["crowd.job"].browse(self.ids["job"])
+            request = job.request_id
+            job.message_ids.unlink()
             request.unlink()
             env["crowd.dispatch.offer"].search([("expert_id", "in", self.ids["experts"])]).unlink()
             env["maintenance.equipment"].browse(self.ids["equipment"]).unlink()
@@ -247,12 +252,12 @@ class TestCronConcurrency(TransactionCase):
     def test_two_cron_workers_handle_a_due_request_once(self):
         barrier = threading.Barrier(2)
         processed = []
-        Request = self.registry["maintenance.request"]
+        Request = self.registry["crowd.job"]
         original_step = Request._crowd_dispatch_step
 
-        def slow_step(request, now=None):
-            result = original_step(request, now)
-            time.sleep(0.5)  # hold the row lock while the other worker looks for due requests
+        def slow_step(job, now=None):
+            result = original_step(job, now)
+            time.sleep(0.5)  # hold the row lock while the other worker looks for due jobs
             return result
 
         def worker():
@@ -260,7 +265,7 @@ class TestCronConcurrency(TransactionCase):
                 with self.registry.cursor() as cr:
                     env = self._env(cr)
                     barrier.wait(timeout=10)
-                    processed.append(env["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]]))
+                    processed.append(env["crowd.job"]._cron_crowd_dispatch(job_ids=[self.ids["job"]]))
                     cr.commit()
             except Exception as exc:  # reported by the assertion below
                 processed.append(repr(exc))
@@ -274,14 +279,14 @@ class TestCronConcurrency(TransactionCase):
         self.assertEqual(sorted(processed), [0, 1], processed)
         with self.registry.cursor() as cr:
             cr.execute(
-                "SELECT expert_id, round, state FROM crowd_dispatch_offer WHERE request_id = %s ORDER BY round",
-                [self.ids["request"]],
+                "SELECT expert_id, round, state FROM crowd_dispatch_offer WHERE job_id = %s ORDER BY round",
+                [self.ids["job"]],
             )
             offers = cr.fetchall()
         first_expert, second_expert = self.ids["experts"]
         self.assertEqual(offers, [(first_expert, 1, "expired"), (second_expert, 2, "pending")])
         # a third run at the same moment has nothing to do (idempotent)
         with self.registry.cursor() as cr:
-            cron_run = self._env(cr)["maintenance.request"]._cron_crowd_dispatch(request_ids=[self.ids["request"]])
+            cron_run = self._env(cr)["crowd.job"]._cron_crowd_dispatch(job_ids=[self.ids["job"]])
             self.assertEqual(cron_run, 0)
             cr.rollback()

@@ -23,37 +23,37 @@ class TestDispatchRule(CrowdDispatchCase):
         other_site = self.env["res.partner"].create({"name": "Other customer"})
         pump = self.env["maintenance.equipment"].create({"name": "Pump 1", "category_id": self.other_category.id})
 
-        self.assertEqual(self.make_request(priority="3").crowd_rule_id, urgent)
-        self.assertEqual(self.make_request(priority="2").crowd_rule_id, acme)
-        self.assertEqual(self.make_request(priority="2", maintenance_type="preventive").crowd_rule_id, preventive)
-        self.assertEqual(self.make_request(priority="2", crowd_site_id=other_site.id).crowd_rule_id, self.rule)
-        self.assertEqual(self.make_request(priority="2", equipment=pump).crowd_rule_id, pumps)
-        # order is by sequence, not by creation: moving Acme first makes it win for urgent requests too
+        self.assertEqual(self.make_job(priority="3").rule_id, urgent)
+        self.assertEqual(self.make_job(priority="2").rule_id, acme)
+        self.assertEqual(self.make_job(priority="2", maintenance_type="preventive").rule_id, preventive)
+        self.assertEqual(self.make_job(priority="2", crowd_site_id=other_site.id).rule_id, self.rule)
+        self.assertEqual(self.make_job(priority="2", equipment=pump).rule_id, pumps)
+        # order is by sequence, not by creation: moving Acme first makes it win for urgent jobs too
         acme.sequence = 0
-        self.assertEqual(self.make_request(priority="3").crowd_rule_id, acme)
+        self.assertEqual(self.make_job(priority="3").rule_id, acme)
         # archived rules never match
         acme.active = False
-        self.assertEqual(self.make_request(priority="3").crowd_rule_id, urgent)
+        self.assertEqual(self.make_job(priority="3").rule_id, urgent)
 
     def test_rule_of_another_company_never_matches(self):
         other_company = self.env["res.company"].create({"name": "Other Co (test)"})
         self.env["crowd.dispatch.rule"].create({"name": "Foreign", "sequence": -10, "company_id": other_company.id})
-        request = self.make_request()
-        self.assertEqual(request.crowd_rule_id, self.rule)
+        job = self.make_job()
+        self.assertEqual(job.rule_id, self.rule)
 
     def test_sla_minutes_per_priority_come_from_the_rule(self):
         self.rule.write({"sla_minutes_3": 45, "sla_minutes_2": 180, "sla_minutes_1": 0})
         self.company.crowd_sla_minutes_1 = 600
-        urgent = self.make_request(priority="3")
-        normal = self.make_request(priority="2")
-        low = self.make_request(priority="1")
+        urgent = self.make_job(priority="3")
+        normal = self.make_job(priority="2")
+        low = self.make_job(priority="1")
         self.assertEqual(urgent._crowd_sla_minutes(), 45)
-        self.assertEqual(urgent.crowd_sla_deadline, urgent.create_date + timedelta(minutes=45))
-        self.assertEqual(normal.crowd_sla_deadline, normal.create_date + timedelta(minutes=180))
+        self.assertEqual(urgent.request_id.crowd_sla_deadline, urgent.create_date + timedelta(minutes=45))
+        self.assertEqual(normal.request_id.crowd_sla_deadline, normal.create_date + timedelta(minutes=180))
         self.assertEqual(low._crowd_sla_minutes(), 600, "0 on the rule: the company's default")
-        self.assertEqual(low.crowd_sla_deadline, low.create_date + timedelta(minutes=600))
-        normal.priority = "3"
-        self.assertEqual(normal.crowd_sla_deadline, normal.create_date + timedelta(minutes=45))
+        self.assertEqual(low.request_id.crowd_sla_deadline, low.create_date + timedelta(minutes=600))
+        normal.request_id.priority = "3"
+        self.assertEqual(normal.request_id.crowd_sla_deadline, normal.create_date + timedelta(minutes=45))
 
     @mute_logger("odoo.sql_db")
     def test_rule_limits_are_validated(self):

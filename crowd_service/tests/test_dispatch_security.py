@@ -32,11 +32,11 @@ class TestDispatchSecurity(CrowdDispatchCase):
         cls.other_partner = cls.other_portal.partner_id
 
     def _offers(self):
-        request = self.make_request()
-        mine = request.crowd_offer_ids.filtered(lambda o: o.expert_id == self.mine_partner)
-        other = request.crowd_offer_ids.filtered(lambda o: o.expert_id == self.other_partner)
+        job = self.make_job()
+        mine = job.offer_ids.filtered(lambda o: o.expert_id == self.mine_partner)
+        other = job.offer_ids.filtered(lambda o: o.expert_id == self.other_partner)
         self.assertTrue(mine and other)
-        return request, mine, other
+        return job, mine, other
 
     def test_portal_expert_reads_only_own_offers(self):
         _request, mine, other = self._offers()
@@ -58,19 +58,21 @@ class TestDispatchSecurity(CrowdDispatchCase):
             mine.with_user(self.portal_user).write({"state": "accepted"})
         with self.assertRaises(AccessError):
             self.env["crowd.dispatch.offer"].with_user(self.portal_user).create(
-                {"request_id": mine.request_id.id, "expert_id": self.mine_partner.id}
+                {"job_id": mine.job_id.id, "expert_id": self.mine_partner.id}
             )
 
     def test_portal_expert_accepts_own_offer_only(self):
-        request, mine, other = self._offers()
+        job, mine, other = self._offers()
         with self.assertRaises(AccessError):
             other.with_user(self.portal_user).action_accept()
         self.assertEqual(other.state, "pending")
         mine.with_user(self.portal_user).action_accept()
         self.assertEqual(mine.state, "accepted")
-        self.assertEqual(request.crowd_expert_id, self.mine_partner)
+        self.assertEqual(job.expert_id, self.mine_partner)
         self.assertEqual(other.state, "withdrawn")
-        self.assertNotEqual(request.user_id, self.portal_user, "a portal expert is not made the request's technician")
+        self.assertNotEqual(
+            job.request_id.user_id, self.portal_user, "a portal expert is not made the job's technician"
+        )
 
     def test_someone_elses_offer_is_refused_with_a_clear_error(self):
         """An internal employee who can read offers but is not the offer's expert cannot answer it."""

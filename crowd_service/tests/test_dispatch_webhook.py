@@ -94,12 +94,12 @@ class TestWebhookOnOffers(CrowdDispatchCase):
                 original_add(callbacks, func)
 
         self.patch(type(self.env.cr.postcommit), "add", add)
-        request = self.make_request()
+        job = self.make_job()
         # the dispatch itself never waits for the endpoint: the push goes out with the notification cron
-        self.assertEqual(request.crowd_dispatch_state, "offered")
+        self.assertEqual(job.state, "offered")
         self.assertFalse(queued)
         self.env["crowd.dispatch.offer"]._cron_crowd_offer_notify()
-        self.assertEqual(len(queued), len(request.crowd_offer_ids))
+        self.assertEqual(len(queued), len(job.offer_ids))
         # queued for after the cron's commit; delivering to a dead endpoint only logs a warning
         with self.assertLogs("odoo.addons.crowd_service.models.res_company_webhook", "WARNING"):
             self.assertFalse(queued[0]())

@@ -1,6 +1,8 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.crowd_vocabulary import CROWD_POOLS, CROWD_TIERS
+
 
 class CrowdAssignWizard(models.TransientModel):
     """Assign an expert by hand, choosing among the engine's ranked suggestions and their explanations."""
@@ -8,7 +10,7 @@ class CrowdAssignWizard(models.TransientModel):
     _name = "crowd.assign.wizard"
     _description = "Assign a Crowd Expert"
 
-    request_id = fields.Many2one("maintenance.request", required=True, readonly=True)
+    job_id = fields.Many2one("crowd.job", required=True, readonly=True)
     line_ids = fields.One2many("crowd.assign.wizard.line", "wizard_id", string="Suggestions")
     expert_id = fields.Many2one(
         "res.partner", string="Expert", domain=[("is_crowd_expert", "=", True)], help="Chosen expert."
@@ -17,9 +19,10 @@ class CrowdAssignWizard(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        request = self.env["maintenance.request"].browse(values.get("request_id"))
-        if request and "line_ids" in fields_list:
-            suggestions = self.env["crowd.dispatch.engine"]._rank(request, request._crowd_now(), k=10)
+        job = self.env["crowd.job"].browse(values.get("job_id"))
+        if job and "line_ids" in fields_list:
+            job._crowd_check_dispatcher()
+            suggestions = self.env["crowd.dispatch.engine"]._rank(job, job._crowd_now(), k=10)
             values["line_ids"] = [
                 Command.create(
                     {
@@ -30,7 +33,7 @@ class CrowdAssignWizard(models.TransientModel):
                         "eta_min": s["eta_min"],
                         "tier": s["tier"],
                         "expert_pool": s["expert_pool"],
-                        "explanation": s["explanation"],
+                        "explanation": self.env["crowd.dispatch.engine"]._reasons_text(s["reason_codes"]),
                     }
                 )
                 for index, s in enumerate(suggestions, start=1)
@@ -43,7 +46,7 @@ class CrowdAssignWizard(models.TransientModel):
         self.ensure_one()
         if not self.expert_id:
             raise UserError(self.env._("Choose an expert to assign."))
-        self.request_id._crowd_assign_manual(self.expert_id)
+        self.job_id._crowd_assign_manual(self.expert_id)
         return {"type": "ir.actions.act_window_close"}
 
 
@@ -58,10 +61,8 @@ class CrowdAssignWizardLine(models.TransientModel):
     score = fields.Float(digits=(6, 4))
     distance_km = fields.Float("Distance (km)", digits=(10, 2))
     eta_min = fields.Float("ETA (min)", digits=(10, 1))
-    tier = fields.Selection(
-        [("first_responder", "First Responder"), ("technician", "Technician"), ("specialist", "Specialist")]
-    )
-    expert_pool = fields.Selection([("own", "Own"), ("partner", "Partner"), ("crowd", "Crowd")])
+    tier = fields.Selection(CROWD_TIERS)
+    expert_pool = fields.Selection(CROWD_POOLS)
     explanation = fields.Text()
 
     def action_choose(self):

@@ -35,20 +35,3 @@ class MaintenanceRequest(models.Model):
             raise UserError(self.env._("You have already rated this visit."))
         token = self._rating_get_access_token(partner)
         return self.rating_apply(rate, token=token, feedback=(feedback or "")[:2000])
-
-
-class ResPartner(models.Model):
-    _inherit = "res.partner"
-
-    def _crowd_update_rating(self):
-        """An expert's rating is the average of the customers' ratings of their visits."""
-        experts = self.filtered("is_crowd_expert")
-        if not experts:
-            return
-        groups = self.env["rating.rating"].sudo()._read_group(
-            [("rated_partner_id", "in", experts.ids), ("consumed", "=", True), ("rating", ">=", 1),
-             ("res_model", "=", "maintenance.request")],
-            ["rated_partner_id"], ["rating:avg"],
-        )  # fmt: skip
-        for partner, average in groups:
-            partner.sudo().crowd_rating = round(average, 2)
