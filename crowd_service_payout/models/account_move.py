@@ -1,12 +1,17 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .maintenance_request import PAYOUT_READERS
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    crowd_payout_ids = fields.One2many("crowd.payout", "move_id", string="Crowd Payouts")
-    crowd_payout_count = fields.Integer(compute="_compute_crowd_payout_count", string="Payout Count")
+    # groups: accountants without rights on payouts read bills all the same
+    crowd_payout_ids = fields.One2many("crowd.payout", "move_id", string="Crowd Payouts", groups=PAYOUT_READERS)
+    crowd_payout_count = fields.Integer(
+        compute="_compute_crowd_payout_count", string="Payout Count", groups=PAYOUT_READERS
+    )
 
     @api.depends("crowd_payout_ids")
     def _compute_crowd_payout_count(self):

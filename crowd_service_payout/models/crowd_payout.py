@@ -13,7 +13,7 @@ APPROVAL_ACTIVITY = "crowd_service_payout.mail_activity_type_payout_approval"
 OPEN_STATES = ("draft", "to_approve")
 # What is paid, to whom and for what: frozen once a payout leaves draft/to approve.
 FROZEN_FIELDS = {
-    "request_id",
+    "job_id",
     "expert_id",
     "bill_partner_id",
     "company_id",
@@ -55,17 +55,19 @@ class CrowdPayout(models.Model):
     _check_company_auto = True
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default="/", index="trigram")
-    request_id = fields.Many2one(
-        "maintenance.request",
-        string="Request",
+    job_id = fields.Many2one(
+        "crowd.job",
+        string="Job",
         required=True,
         index=True,
         ondelete="restrict",
         check_company=True,
         tracking=True,
+        help="The visit paid by this payout (one payout per job).",
     )
-    request_ref = fields.Char(related="request_id.name", string="Request Subject")
-    equipment_id = fields.Many2one(related="request_id.equipment_id", store=True, string="Equipment")
+    request_id = fields.Many2one(related="job_id.request_id", store=True, index=True, string="Request")
+    request_ref = fields.Char(related="job_id.request_id.name", string="Request Subject")
+    equipment_id = fields.Many2one(related="job_id.equipment_id", store=True, string="Equipment")
     expert_id = fields.Many2one(
         "res.partner",
         string="Expert",
@@ -152,13 +154,13 @@ class CrowdPayout(models.Model):
     approver_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False, tracking=True)
     approved_on = fields.Datetime(readonly=True, copy=False)
     needs_second_approval = fields.Boolean(compute="_compute_needs_second_approval", store=True)
-    cost_ceiling = fields.Float(
-        string="Cost Ceiling", compute="_compute_above_ceiling", store=True, help="Ceiling of the request."
+    cost_ceiling = fields.Monetary(
+        related="job_id.cost_ceiling", currency_field="company_currency_id", string="Cost Ceiling"
     )
     above_ceiling = fields.Boolean(
         compute="_compute_above_ceiling",
         store=True,
-        help="The payouts of the request exceed its cost ceiling: only a Crowd manager can approve.",
+        help="The payout exceeds the cost ceiling of its job: only a Crowd manager can approve.",
     )
     move_line_id = fields.Many2one(
         "account.move.line", string="Bill Line", readonly=True, copy=False, index="btree_not_null", ondelete="set null"
@@ -173,15 +175,9 @@ class CrowdPayout(models.Model):
             " AND COALESCE(distance_km, 0) >= 0)",
             "Payout amounts and distances cannot be negative.",
         ),
+        # completing a job twice, or two completions racing, never pay it twice
+        ("job_uniq", "UNIQUE(job_id)", "A job has one payout."),
     ]
-
-    def init(self):
-        # At most one automatic payout per (request, expert): completing a job twice, or two
-        # completions racing, never pays the same expert twice for it.
-        self.env.cr.execute(
-            """CREATE UNIQUE INDEX IF NOT EXISTS crowd_payout_auto_request_expert_uniq
-                   ON crowd_payout (request_id, expert_id) WHERE is_auto"""
-        )
 
     # ------------------------------------------------------------------ computes
     @api.depends("expert_id")
@@ -192,10 +188,10 @@ class CrowdPayout(models.Model):
             expert = payout.expert_id
             payout.bill_partner_id = (expert.crowd_kind == "partner" and expert.crowd_company_partner_id) or expert
 
-    @api.depends("request_id")
+    @api.depends("job_id")
     def _compute_company_id(self):
         for payout in self:
-            payout.company_id = payout.request_id.company_id or payout.company_id or self.env.company
+            payout.company_id = payout.job_id.company_id or payout.company_id or self.env.company
 
     @api.depends("package_id", "company_id")
     def _compute_currency_id(self):
@@ -213,25 +209,15 @@ class CrowdPayout(models.Model):
             threshold = payout.company_id.crowd_payout_double_threshold
             payout.needs_second_approval = bool(threshold) and payout.amount_company > threshold
 
-    @api.depends(
-        "request_id.crowd_cost_ceiling",
-        "request_id.crowd_payout_ids.amount",
-        "request_id.crowd_payout_ids.state",
-        "amount",
-        "state",
-    )
+    @api.depends("job_id.cost_ceiling", "amount_company", "state")
     def _compute_above_ceiling(self):
         for payout in self:
-            request = payout.request_id
-            ceiling = request.crowd_cost_ceiling if request else 0.0
-            payout.cost_ceiling = ceiling
-            if not ceiling or payout.state in ("rejected", "cancelled"):
-                payout.above_ceiling = False
-                continue
-            currency = request._crowd_ceiling_currency()
-            live = request.crowd_payout_ids.filtered(lambda p: p.state not in ("rejected", "cancelled"))
-            total = sum(p._convert_to(currency) for p in (live | payout))
-            payout.above_ceiling = currency.compare_amounts(total, ceiling) > 0
+            ceiling = payout.job_id.cost_ceiling
+            payout.above_ceiling = (
+                bool(ceiling)
+                and payout.state not in ("rejected", "cancelled")
+                and payout.company_currency_id.compare_amounts(payout.amount_company, ceiling) > 0
+            )
 
     def _convert_to(self, currency):
         self.ensure_one()
@@ -305,17 +291,19 @@ class CrowdPayout(models.Model):
     def _complete_pay_vals(self, vals):
         """Fill in the best package of a new payout and its pay; an amount that is not the
         package's rate (or without a package) is a manual amount, which needs a reason."""
-        request = self.env["maintenance.request"].browse(vals.get("request_id"))
+        job = self.env["crowd.job"].browse(vals.get("job_id"))
+        if job and not vals.get("expert_id"):
+            vals["expert_id"] = job.sudo().expert_id.id  # sudo: the job's expert, whoever creates
         expert = self.env["res.partner"].browse(vals.get("expert_id"))
         package = self.env["crowd.service.package"]
-        if not vals.get("package_id") and request and expert:
-            package = package._find_best(request, expert)
+        if not vals.get("package_id") and job and expert:
+            package = package._find_best(job, expert)
         if not package:
             vals.setdefault("amount", 0.0)
             if not vals.get("package_id") and vals["amount"]:
                 vals["is_manual"] = True
             return vals
-        distance = vals.setdefault("distance_km", request._crowd_offer_distance(expert))
+        distance = vals.setdefault("distance_km", job._crowd_offer_distance(expert))
         pay = package._compute_pay(distance)
         vals.update(package_id=package.id, currency_id=package.currency_id.id)
         vals.setdefault("base_amount", pay["base_amount"])
@@ -533,33 +521,30 @@ class CrowdPayout(models.Model):
 
     # ------------------------------------------------------------------ automatic payouts
     @api.model
-    def _create_auto_payouts(self, requests):
-        """One payout per paid expert of each completed request; idempotent (see the unique index).
+    def _create_auto_payouts(self, jobs):
+        """The payout of each done job of a paid expert (not an own technician); idempotent (one
+        payout per job, by a unique constraint).
 
         The completing user (dispatcher or expert) has no right to create payouts; the completion
         was checked by its caller, so the payout is created as superuser, create_uid staying theirs."""
         Payout = self.sudo()
-        existing = Payout.search([("request_id", "in", requests.ids), ("is_auto", "=", True)])
-        done = {(p.request_id, p.expert_id) for p in existing}
+        paid_jobs = Payout.search([("job_id", "in", jobs.ids)]).job_id
         payouts = Payout.browse()
-        for request in requests:
-            done_date = request.crowd_done_at and fields.Date.context_today(self, request.crowd_done_at)
-            for expert in request._crowd_payout_experts():
-                if (request, expert) in done:
-                    continue
-                vals = {
-                    "request_id": request.id,
-                    "expert_id": expert.id,
-                    "company_id": request.company_id.id,
-                    "is_auto": True,
-                    "date": done_date or fields.Date.context_today(self),
-                    "completed_by_id": self.env.uid,
-                }
-                try:
-                    with self.env.cr.savepoint(), tools.mute_logger("odoo.sql_db"):
-                        payouts |= Payout.create([vals])
-                except pg_errors.UniqueViolation:
-                    _logger.info("Payout for request %s and expert %s already exists", request.id, expert.id)
+        for job in jobs.sudo() - paid_jobs:
+            if not job.expert_id or job.expert_id.crowd_kind == "employee":
+                continue  # own technicians are salaried; their cost is the internal cost per job
+            vals = {
+                "job_id": job.id,
+                "expert_id": job.expert_id.id,
+                "is_auto": True,
+                "date": fields.Date.context_today(self, job.done_at or fields.Datetime.now()),
+                "completed_by_id": self.env.uid,
+            }
+            try:
+                with self.env.cr.savepoint(), tools.mute_logger("odoo.sql_db"):
+                    payouts |= Payout.create([vals])
+            except pg_errors.UniqueViolation:
+                _logger.info("Job %s already has its payout (concurrent completion)", job.name)
         to_submit = payouts.filtered("amount")
         to_submit.action_submit()
         for payout in payouts - to_submit:
@@ -624,14 +609,14 @@ class CrowdPayout(models.Model):
         """Bill line of this payout, as purchase.order.line's: the product gives the account and,
         through the bill's fiscal position, the taxes."""
         self.ensure_one()
-        request = self.request_id
-        analytic = request.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
+        job = self.job_id
+        analytic = job.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
         return {
             "display_type": "product",
             "product_id": (
                 self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job")
             ).id,
-            "name": f"{request.name} – {self.expert_id.name} – {fields.Date.to_string(self.date)}",
+            "name": f"{job.request_id.name} – {job.name} – {self.expert_id.name} – {fields.Date.to_string(self.date)}",
             "quantity": 1.0,
             "price_unit": self.amount,
             "crowd_payout_origin_id": self.id,

@@ -33,19 +33,22 @@ class TestBillingConcurrency(TransactionCase):
                 }
             )
             requests = env["maintenance.request"].create(
-                [{"name": f"H7 race job {i}", "company_id": company.id, "crowd_expert_id": expert.id} for i in range(5)]
+                [{"name": f"H7 race job {i}", "company_id": company.id} for i in range(5)]
+            )
+            jobs = env["crowd.job"].create(
+                [{"request_id": r.id, "expert_id": expert.id, "state": "done"} for r in requests]
             )
             payouts = env["crowd.payout"].create(
                 [
                     {
-                        "request_id": r.id,
+                        "job_id": job.id,
                         "expert_id": expert.id,
                         "amount": 10.0,
                         "is_manual": True,
                         "manual_reason": "race",
                         "date": fields.Date.today(),
                     }
-                    for r in requests
+                    for job in jobs
                 ]
             )
             payouts._write_workflow({"state": "approved"})

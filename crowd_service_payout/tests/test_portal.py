@@ -20,10 +20,11 @@ class TestPayoutPortal(HttpCase):
         Payout = cls.env["crowd.payout"]
 
         def payout(partner, amount, subject):
-            request = Request.create({"name": subject, "company_id": company.id, "crowd_expert_id": partner.id})
+            request = Request.create({"name": subject, "company_id": company.id})
+            job = cls.env["crowd.job"].create({"request_id": request.id, "expert_id": partner.id, "state": "done"})
             record = Payout.create(
                 {
-                    "request_id": request.id,
+                    "job_id": job.id,
                     "expert_id": partner.id,
                     "amount": amount,
                     "is_manual": True,

@@ -43,7 +43,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
     def test_manager_without_approver_group_cannot_approve(self):
         """A Crowd Manager who is not a Payout Approver approved a payout by writing its state
         with the context key of system writes."""
-        payout = self._complete(self._make_request(self.expert_freelance))
+        payout = self._complete(self._make_job(self.expert_freelance))
         self.assertEqual(payout.state, "to_approve")
         before = self._snapshot(payout)
         as_manager = payout.with_user(self.manager)
@@ -62,7 +62,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
             with self.assertRaises(AccessError):
                 self.Payout.with_user(self.manager).with_context(**context).create(
                     {
-                        "request_id": self._make_request(self.expert_freelance).id,
+                        "job_id": self._make_job(self.expert_freelance).id,
                         "expert_id": self.expert_freelance.id,
                         "state": "approved",
                     }
@@ -75,7 +75,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
     def test_bill_partner_frozen_after_approval(self):
         """Finance changed the bill partner of an approved payout to their own partner: the
         vendor bill went to them."""
-        payout = self._complete(self._make_request(self.expert_freelance))
+        payout = self._complete(self._make_job(self.expert_freelance))
         payout.with_user(self.approver_1).action_approve()
         before = self._snapshot(payout)
         for user, vals in (
@@ -101,13 +101,13 @@ class TestPayoutRegressions(CrowdPayoutCommon):
         self.assertEqual(payout.move_line_id.crowd_payout_origin_id, payout)
 
     def test_bill_partner_editable_before_approval(self):
-        payout = self._complete(self._make_request(self.expert_freelance))
+        payout = self._complete(self._make_job(self.expert_freelance))
         payout.with_user(self.approver_1).write({"bill_partner_id": self.partner_company.id})
         self.assertEqual(payout.bill_partner_id, self.partner_company)
 
     def test_negative_amounts_refused(self):
         """Finance wrote negative base and travel amounts over RPC."""
-        payout = self._complete(self._make_request(self.expert_freelance))
+        payout = self._complete(self._make_job(self.expert_freelance))
         before = self._snapshot(payout)
         for vals in (
             {"base_amount": -100.0, "amount": 0.0, "manual_reason": "x"},
@@ -121,7 +121,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
         with self.assertRaises(ValidationError), self.env.cr.savepoint():
             self.Payout.create(
                 {
-                    "request_id": self._make_request(self.expert_freelance).id,
+                    "job_id": self._make_job(self.expert_freelance).id,
                     "expert_id": self.expert_freelance.id,
                     "travel_amount": -20.0,
                     "amount": 60.0,

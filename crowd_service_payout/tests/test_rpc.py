@@ -41,12 +41,13 @@ class TestPayoutRpc(CrowdPayoutCommon, HttpCase):
         )
         cls.finance = new_test_user(cls.env, login="h9_rpc_finance", groups="account.group_account_manager", **common)
         cls.internal = new_test_user(cls.env, login="h9_rpc_internal", groups="base.group_user", **common)
-        cls.to_approve = cls._complete(cls._make_request(cls.expert_freelance))
-        cls.approved = cls._complete(cls._make_request(cls.expert_freelance))
+        cls.to_approve = cls._complete(cls._make_job(cls.expert_freelance))
+        cls.approved = cls._complete(cls._make_job(cls.expert_freelance))
         cls.approved.with_user(cls.approver_1).action_approve()
         cls.billed = cls._approved_payout(cls.expert_freelance)
         cls.billed.sudo()._create_bills()
         cls.spare = cls._approved_payout(cls.expert_partner)  # approved; nobody selects it
+        cls.free_job = cls._make_job(cls.expert_partner)  # no payout yet
         cls.payouts = cls.to_approve | cls.approved | cls.billed | cls.spare
         cls.roles = {
             "expert": cls.portal_user,
@@ -97,7 +98,7 @@ class TestPayoutRpc(CrowdPayoutCommon, HttpCase):
                 "create",
                 [
                     {
-                        "request_id": self.to_approve.request_id.id,
+                        "job_id": self.free_job.id,
                         "expert_id": self.expert_partner.id,
                         "amount": 10.0,
                         "manual_reason": "x",
@@ -161,3 +162,23 @@ class TestPayoutRpc(CrowdPayoutCommon, HttpCase):
         self.env.invalidate_all()
         self.assertEqual(self.to_approve.state, "billed")
         self.assertEqual(self.spare.state, "approved", "a payout nobody selected stays unbilled")
+
+    def test_rpc_read_without_payout_rights(self):
+        """Internal users outside the crowd and payout groups read partners, bills and jobs, every
+        field as a client such as odoorpc asks for them, without an AccessError. (A partner, with
+        account installed, needs invoicing rights anyway: account's own invoice_ids.)"""
+        bill = self.billed.move_id
+        for user, model, record in (
+            (self.finance, "res.partner", self.expert_freelance),
+            (self.finance, "account.move", bill),
+            (self.internal, "crowd.job", self.to_approve.job_id),
+        ):
+            with self.subTest(user=user.login, model=model):
+                self.authenticate(user.login, user.login)
+                values = self._call(model, "read", [record.ids])
+                self.assertEqual(values[0]["id"], record.id)
+                self.assertNotIn("crowd_payout_ids", values[0])
+        # who may see payouts sees them
+        self.authenticate(self.approver_1.login, self.approver_1.login)
+        values = self._call("account.move", "read", [bill.ids, ["crowd_payout_ids"]])
+        self.assertEqual(values[0]["crowd_payout_ids"], self.billed.ids)
