@@ -13,6 +13,7 @@ APPROVAL_ACTIVITY = "crowd_service_payout.mail_activity_type_payout_approval"
 OPEN_STATES = ("draft", "to_approve")
 # What is paid, to whom and for what: frozen once a payout leaves draft/to approve.
 FROZEN_FIELDS = {
+    "name",
     "job_id",
     "expert_id",
     "bill_partner_id",
@@ -261,9 +262,19 @@ class CrowdPayout(models.Model):
                 )
             )
 
-    @api.constrains("expert_id")
+    @api.constrains("expert_id", "job_id")
     def _check_expert_id(self):
         for payout in self:
+            job_expert = payout.job_id.sudo().expert_id  # sudo: compared only
+            if job_expert and payout.expert_id != job_expert:
+                raise ValidationError(
+                    self.env._(
+                        "Payout %(name)s: only the expert of job %(job)s (%(expert)s) is paid for it.",
+                        name=payout.display_name,
+                        job=payout.job_id.sudo().display_name,
+                        expert=job_expert.display_name,
+                    )
+                )
             if not payout.expert_id.is_crowd_expert:
                 raise ValidationError(
                     self.env._("%(partner)s is not a crowd expert.", partner=payout.expert_id.display_name)
@@ -385,7 +396,7 @@ class CrowdPayout(models.Model):
             )
         if self.above_ceiling and not user.has_group("crowd_service.group_crowd_manager"):
             return self.env._(
-                "%(name)s exceeds the cost ceiling of its request: only a Crowd manager can approve it.",
+                "%(name)s exceeds the cost ceiling of its job: only a Crowd manager can approve it.",
                 name=self.name,
             )
         return False

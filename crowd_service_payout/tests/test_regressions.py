@@ -100,6 +100,21 @@ class TestPayoutRegressions(CrowdPayoutCommon):
             payout.move_line_id.with_user(self.approver_1).write({"crowd_payout_origin_id": other.id})
         self.assertEqual(payout.move_line_id.crowd_payout_origin_id, payout)
 
+    def test_only_the_jobs_expert_is_paid(self):
+        """Money cannot be redirected at creation either: a payout pays the expert of its job."""
+        job = self._make_job(self.expert_freelance)
+        for user in (self.approver_1, self.approver_manager):
+            with self.assertRaisesRegex(ValidationError, "only the expert of job"), self.env.cr.savepoint():
+                self.Payout.with_user(user).create(
+                    {"job_id": job.id, "expert_id": self.expert_partner.id, "amount": 50.0, "manual_reason": "x"}
+                )
+        self.assertFalse(job.payout_ids)
+        payout = self.Payout.with_user(self.approver_1).create({"job_id": job.id})
+        self.assertEqual(payout.expert_id, self.expert_freelance)
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            payout.with_user(self.approver_1).write({"expert_id": self.expert_partner.id})
+        self.assertEqual(payout.expert_id, self.expert_freelance)
+
     def test_bill_partner_editable_before_approval(self):
         payout = self._complete(self._make_job(self.expert_freelance))
         payout.with_user(self.approver_1).write({"bill_partner_id": self.partner_company.id})
