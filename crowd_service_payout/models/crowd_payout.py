@@ -654,8 +654,9 @@ class CrowdPayout(models.Model):
         by_company = defaultdict(list)
         for key, group in groups.items():
             by_company[key[0]].append(group)
-        Move = payouts.env["account.move"].with_context(default_move_type="in_invoice")
-        moves = Move
+        # no field tracking while the bills are created (thousands of lines); each bill says what it bills
+        Move = payouts.env["account.move"].with_context(default_move_type="in_invoice", tracking_disable=True)
+        moves = payouts.env["account.move"]
         for company, company_groups in by_company.items():
             company_moves = Move.with_company(company).create([group._prepare_bill() for group in company_groups])
             for move, group in zip(company_moves, company_groups, strict=True):
