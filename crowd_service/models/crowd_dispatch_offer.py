@@ -77,9 +77,13 @@ class CrowdDispatchOffer(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        """Offers are made by the dispatch engine (as the system), never by hand."""
-        if not self.env.su:
-            raise AccessError(self.env._("Offers are made by the dispatch; assign an expert on the job instead."))
+        """Offers are made by the dispatch engine (as the system); whoever else may create one (crowd
+        managers, by access rights) makes a pending offer that the expert still has to answer."""
+        if not self.env.su and any(
+            vals.get("state", "pending") != "pending" or vals.get("responded_at") or vals.get("decline_reason")
+            for vals in vals_list
+        ):
+            raise AccessError(self.env._("A new offer is pending: the expert answers it."))
         return super().create(vals_list)
 
     def write(self, vals):
