@@ -55,7 +55,7 @@ ALLOWED = [
     ),
     ({"manager"}, "crowd.job", ("unlink",), "*"),
     ({"manager"}, "maintenance.request", ("unlink",), "*"),  # deletes its visits: the manager may
-    ({"manager"}, "crowd.dispatch.offer", ("unlink",), "*"),
+    ({"manager"}, "crowd.dispatch.offer", ("unlink", "create", "copy"), "*"),  # a pending offer, by hand
     # maintenance: every employee manages requests (Odoo's access rights); dispatchers manage assets
     (EMPLOYEES, "maintenance.request", ("create", "copy", "write:crowd_*"), "*"),
     (EMPLOYEES, "crowd.required.skill", ("*",), ("required_skill_request",)),
