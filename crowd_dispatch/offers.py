@@ -32,7 +32,7 @@ from .pool import to_epoch
 from .ranking import Candidate, rank_rows
 
 ACTIONS = ("offer", "wait", "escalate", "assigned")
-RESCORE_SHORTLIST = 5  # candidates handed to ``rescore`` (more only when more offers go out)
+RESCORE_SHORTLIST = 3  # candidates handed to ``rescore`` (more only when more offers go out)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ The levers, in the order :func:`decide` applies them (each one a setting of
 2. **Deferral** (``defer``): a job of priority <= ``defer_max_priority`` is held while fewer
    than ``defer_free_share_below`` of the online experts are free, until
    ``defer_release_before_deadline_min`` before its SLA deadline or ``defer_max_wait_min``
-   after creation, whichever comes first.
+   after creation, whichever comes first; never into a time with fewer people on shift (less
+   than ``defer_min_staffing`` of the headcount now, from the working windows).
 3. **SLA-driven widening** (``sla_widening``): when the best candidate of the open pools
    (or none) would reach the door after the SLA deadline (``expected_response_min`` to answer
    plus travel), the next pool opens now instead of at its delay.
@@ -109,7 +110,10 @@ class DispatchSettings:
         120.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes before its SLA deadline."
     )
     defer_max_wait_min: float = _setting(
-        150.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes after creation."
+        120.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes after creation."
+    )
+    defer_min_staffing: float = _setting(
+        0.8, "float", 0, 1, "Defer only if at release time at least this share of today's on-shift headcount still works."
     )
     sla_widening: bool = _setting(
         True, "bool", None, None, "Open the next pool early when the SLA would be missed otherwise."
@@ -261,6 +265,15 @@ def free_share(pool, now):
     return float(np.count_nonzero(free)) / total
 
 
+def _staffing(pool, later, now):
+    """Experts online and inside a working window at ``later`` / the same at ``now`` (1 without windows)."""
+    at_now, at_later = window_mask(pool, now), window_mask(pool, later)
+    if at_now is None:
+        return 1.0
+    staffed = int(np.count_nonzero(pool.online & at_now))
+    return float(np.count_nonzero(pool.online & at_later)) / staffed if staffed else 0.0
+
+
 def offers_to_withdraw(expert_id, open_offers):
     """The open offers to withdraw when ``expert_id`` accepts one: their other ones.
 
@@ -386,7 +399,7 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
             job.created_at + timedelta(minutes=settings.defer_max_wait_min),
             key=to_epoch,
         )
-        if to_epoch(release) > now_epoch:
+        if to_epoch(release) > now_epoch and _staffing(pool, release, now) >= settings.defer_min_staffing:
             return Decision("defer", "deferred", wait_until=release, params={"free_share": round(share, 3)})
     reask = settings.reask_after_min or None
     rescore = _rescorer(job, policy, settings, learning)

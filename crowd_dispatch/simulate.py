@@ -157,13 +157,14 @@ class SimJob:
     served_at: float | None = None
     expert_id: int | None = None
     waiting_for: int | None = None
+    wake_at: float | None = None
 
 
 def build_world(scenario):
     """Experts and jobs for the scenario's seed (independent of the policy)."""
     seed = scenario["seed"]
     rng = np.random.default_rng(seed)
-    extra = np.random.default_rng([seed, 1])  # draws added with the mechanics: the first stream is unchanged
+    extra = np.random.default_rng([seed, 1])  # expert draws added with the mechanics
     region, ex, dm, mech = scenario["region"], scenario["experts"], scenario["demand"], scenario["mechanics"]
     skills = scenario["skills"]
     models = [f"model-{i + 1}" for i in range(dm["equipment_models"])]
@@ -200,6 +201,8 @@ def build_world(scenario):
             sim.free_at = busy_left
             sim.planned_end = busy_left * (planned_ratio if mech["duration_noise"] else 1.0)
         experts.append(sim)
+    # Demand from its own streams: the same jobs whatever the supply (the first N experts are too).
+    rng, extra = np.random.default_rng([seed, 2]), np.random.default_rng([seed, 3])
     jobs, t, horizon = [], 0.0, scenario["duration_hours"] * 60.0
     rate = dm["jobs_per_hour"] / 60.0
     ref_pay = (sum(dm["service_minutes"]) / 2.0) / 60.0 * dm["pay_per_hour"]
@@ -298,6 +301,7 @@ class Simulation:
         self.events, self.counter, self.now = [], 0, 0.0
         self.offers = self.declined = self.answered = 0
         self.waiting = {}  # job id -> job, not yet assigned
+        self.engine_jobs = {}
         self.reserved = {}  # expert id -> job id waiting for them (look-ahead)
         self.end = (
             math.inf
@@ -342,8 +346,21 @@ class Simulation:
 
     def _on_wake(self, t, job_id):
         job = self.jobs[job_id]
+        if job.expert_id is None and job.wake_at == t:
+            job.wake_at = None
+            self._dispatch(job, t)
+
+    def _on_redispatch(self, t, job_id):
+        job = self.jobs[job_id]
         if job.expert_id is None:
             self._dispatch(job, t)
+
+    def _wake(self, job, at):
+        """Call the policy again for ``job`` at ``at`` (one pending wake-up per job, the earliest)."""
+        if job.wake_at is not None and self.now < job.wake_at <= at:
+            return
+        job.wake_at = at
+        self.push(at, "wake", job.id)
 
     def _on_retry(self, t, job_id):
         job = self.jobs[job_id]
@@ -384,7 +401,7 @@ class Simulation:
         follow = replace(
             job, id=len(self.jobs), created=t, urgent=False, follow_up_of=job.id,
             sla_min=float(self.scenario["demand"]["sla_minutes"]["normal"]), offered={}, answered_at={},
-            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None,
+            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None, wake_at=None,
         )  # fmt: skip
         self.jobs.append(follow)
         self._on_arrive(t, follow.id)
@@ -442,11 +459,15 @@ class Simulation:
         return candidates[int(np.argmin(haversine_km(job.lat, job.lon, lats, lons)))]
 
     def _engine_job(self, job):
-        return Job(
+        cached = self.engine_jobs.get(job.id)
+        if cached is not None:
+            return cached
+        self.engine_jobs[job.id] = Job(
             id=job.id, lat=job.lat, lon=job.lon, created_at=T0 + timedelta(minutes=job.created),
             sla_deadline=T0 + timedelta(minutes=job.created + job.sla_min), skills=job.skills,
             priority=URGENT if job.urgent else NORMAL, duration_min=job.service_min, equipment_model=job.model,
         )  # fmt: skip
+        return self.engine_jobs[job.id]
 
     def _dispatch_ours(self, job, t):
         if job.waiting_for is not None and self.reserved.get(job.waiting_for) == job.id:
@@ -463,10 +484,9 @@ class Simulation:
             job.waiting_for = decision.waiting_for
             self.reserved[decision.waiting_for] = job.id
         if decision.offers and self.settings.stagger:
-            self.push(t + self.settings.stagger_after_min, "wake", job.id)
+            self._wake(job, t + self.settings.stagger_after_min)
         elif decision.wait_until is not None and decision.action != "offer":
-            wake = max((decision.wait_until - T0).total_seconds() / 60.0, t + 0.5)
-            self.push(wake, "wake", job.id)
+            self._wake(job, max((decision.wait_until - T0).total_seconds() / 60.0, t + 0.5))
         elif not decision.offers and not self.mech["event_driven"]:
             self.push(t + RETRY_MIN, "retry", job.id)
 
@@ -516,9 +536,11 @@ class Simulation:
         if job.expert_id is not None:
             return
         if self.reask_min is not None:
-            self.push(t + self.reask_min, "wake", job.id)
+            self.push(t + self.reask_min, "redispatch", job.id)
         if not job.pending or self.policy == "ours":
             self._dispatch(job, t)
+        if self.policy == "ours" and self.settings.one_open_offer_per_expert and self.mech["event_driven"]:
+            self._dispatch_waiting(t)  # the expert is free for other jobs again
 
     def _assign(self, job, expert, t):
         eid = expert.expert.id
@@ -531,7 +553,7 @@ class Simulation:
             del self.reserved[job.waiting_for]
         if self.reserved.get(eid) is not None:
             other = self.reserved.pop(eid)
-            self.push(t, "wake", other)
+            self.push(t, "redispatch", other)
         expert.free_at = t + travel + job.actual_service_min
         expert.planned_end = t + planned_travel + job.service_min
         expert.busy_min += travel + job.actual_service_min
@@ -546,7 +568,7 @@ class Simulation:
             for other_id in list(expert.open_offers):
                 other = self.jobs[other_id]
                 self._close(other, eid, t, OfferState.WITHDRAWN)
-                self.push(t, "wake", other_id)
+                self.push(t, "redispatch", other_id)
         self._sync(expert)
 
     def _sync(self, e):
