@@ -13,7 +13,8 @@ The caller's side of the contract:
   end (past its planned end but not done: a few minutes after ``now``);
 - call :func:`decide` when a job arrives, when an offer is answered or expires, at the
   decision's ``wait_until``, and for every waiting job when an expert frees up or comes
-  online (event-driven, no polling);
+  online (event-driven, no polling); a deferred job needs no call before ``wait_until``
+  while :func:`free_share` stays below its ``params["recheck_free_share"]``;
 - on an acceptance, withdraw the expert's other pending offers (:func:`offers_to_withdraw`)
   and call :func:`decide` at once for the jobs they belonged to;
 - ``reserved``: experts another job already waits for (look-ahead), so two jobs do not
@@ -67,7 +68,7 @@ CODES = (
     "offer",  # offers to send now
     "stagger",  # one more offer while earlier ones stay open
     "pending",  # offers are pending: wait for an answer or the expiry
-    "deferred",  # held under congestion; params: free_share, release_at
+    "deferred",  # held under congestion until wait_until; params: free_share, recheck_free_share
     "lookahead",  # waiting for an expert finishing soon; params: expert_id, wait_min, gain_min
     "no_candidate",  # nobody now; wait for an expert to free up or a pool to open
     "escalate",  # no candidate in any open pool, or rounds exhausted
@@ -400,7 +401,8 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
             key=to_epoch,
         )
         if to_epoch(release) > now_epoch and _staffing(pool, release, now) >= settings.defer_min_staffing:
-            return Decision("defer", "deferred", wait_until=release, params={"free_share": round(share, 3)})
+            params = {"free_share": round(share, 3), "recheck_free_share": settings.defer_free_share_below}
+            return Decision("defer", "deferred", wait_until=release, params=params)
     reask = settings.reask_after_min or None
     rescore = _rescorer(job, policy, settings, learning)
     effective = policy

@@ -37,7 +37,7 @@ World and mechanics (each switch under ``mechanics`` in the scenario; all on by 
 - ``pay_acceptance``: the acceptance probability also depends on pay (below).
 - ``first_time_fix``: with ``equipment_models`` > 0, a visit fixes the equipment with the
   expert's own rate for that model; otherwise a normal-priority follow-up visit is created
-  when the first one ends.
+  when the first one ends (within the arrival window; later ones are the next day's work).
 
 Acceptance of an offer for a job at ``km`` (great-circle) from the expert:
 ``p = min(0.98, base * exp(-km / ACCEPT_DECAY_KM) * (pay / ref_pay) ** pay_elasticity)``,
@@ -78,7 +78,7 @@ import numpy as np
 from .errors import InvalidInput
 from .geo import haversine_km
 from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
-from .policy import DispatchSettings, ExpertHistory, decide, learned_expert
+from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert
 from .pool import ExpertPool
 from .scenario import load, validate
 
@@ -158,6 +158,7 @@ class SimJob:
     expert_id: int | None = None
     waiting_for: int | None = None
     wake_at: float | None = None
+    recheck_share: float | None = None  # deferred by the policy until the free share reaches this
 
 
 def build_world(scenario):
@@ -394,14 +395,14 @@ class Simulation:
             self.push(max(e.planned_end, t), "overdue", e.expert.id)
 
     def _maybe_follow_up(self, job, e, t):
-        if not self.mech["first_time_fix"] or job.model is None:
-            return
+        if not self.mech["first_time_fix"] or job.model is None or t >= self.scenario["duration_hours"] * 60.0:
+            return  # a follow-up after the arrival window is the next day's work
         if _uniform(self.seed, "fix", job.id, e.expert.id) < e.fix_rate[job.model]:
             return
         follow = replace(
             job, id=len(self.jobs), created=t, urgent=False, follow_up_of=job.id,
             sla_min=float(self.scenario["demand"]["sla_minutes"]["normal"]), offered={}, answered_at={},
-            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None, wake_at=None,
+            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None, wake_at=None, recheck_share=None,
         )  # fmt: skip
         self.jobs.append(follow)
         self._on_arrive(t, follow.id)
@@ -410,12 +411,25 @@ class Simulation:
     def _order(self, job):
         return (0 if job.urgent else 1, job.created) if self.policy == "ours" else (job.created,)
 
+    def _anyone_free(self, t):
+        if self.policy == "ours":  # as the engine sees it: free, on shift, holding no open offer
+            return free_share(self.pool, T0 + timedelta(minutes=t)) > 0
+        return any(e.free_at <= t and self._working(e, t) for e in self.online)
+
     def _dispatch_waiting(self, t):
-        if not any(e.free_at <= t and self._working(e, t) for e in self.online):
-            return
+        """Offer the waiting jobs (in the policy's order) until nobody is free."""
+        share = None
         for job in sorted(self.waiting.values(), key=self._order):
+            if not self._anyone_free(t):
+                return
+            if job.recheck_share is not None:  # deferred: nothing changes until the share rises
+                if share is None:
+                    share = free_share(self.pool, T0 + timedelta(minutes=t))
+                if share < job.recheck_share:
+                    continue
             if job.expert_id is None:
                 self._dispatch(job, t)
+                share = None
 
     def _working(self, e, t):
         return e.online and e.shift[0] <= t < e.shift[1]
@@ -478,6 +492,7 @@ class Simulation:
             self._engine_job(job), self.pool, self.engine_policy, self.settings, job.records, now,
             reserved=set(self.reserved), learning=self.learning,
         )  # fmt: skip
+        job.recheck_share = decision.params.get("recheck_free_share") if decision.action == "defer" else None
         for offer in decision.offers:
             self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
         if decision.waiting_for is not None:
