@@ -118,8 +118,9 @@ def main():
             n80 = region.supply_for("nearest")
             nearest, ours = region.summary("nearest", n80), region.summary("ours", n80)
             ours80 = region.supply_for("ours", start=int(n80 * 0.85), resolution=0.04)
+            gain = round(100 * (ours[KPI] - nearest[KPI]), 1)
             row = {"region": region.name, "nearest_80_experts": n80, "ours_80_experts": ours80,
-                   "nearest": nearest, "ours": ours, "gain_points": round(100 * (ours[KPI] - nearest[KPI]), 1)}  # fmt: skip
+                   "nearest": nearest, "ours": ours, "gain_points": gain}  # fmt: skip
             results.append(row)
             print(
                 f"{region.name:18} nearest 80% at {n80:4} experts: nearest {nearest[KPI]:.3f} "

@@ -114,7 +114,7 @@ class DispatchSettings:
         120.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes after creation."
     )
     defer_min_staffing: float = _setting(
-        0.8, "float", 0, 1, "Defer only if at release time at least this share of today's on-shift headcount still works."
+        0.8, "float", 0, 1, "Defer only if at release time at least this share of the headcount on shift now works."
     )
     sla_widening: bool = _setting(
         True, "bool", None, None, "Open the next pool early when the SLA would be missed otherwise."
@@ -161,7 +161,8 @@ class DispatchSettings:
             if meta["type"] == "int" and not isinstance(value, int):
                 raise InvalidInput(f"settings.{f.name}", f"must be an integer, got {value!r}")
             if not meta["min"] <= value <= meta["max"]:
-                raise InvalidInput(f"settings.{f.name}", f"must be within [{meta['min']}, {meta['max']}], got {value!r}")
+                bounds = f"[{meta['min']}, {meta['max']}]"
+                raise InvalidInput(f"settings.{f.name}", f"must be within {bounds}, got {value!r}")
 
     @classmethod
     def from_dict(cls, values):
@@ -429,12 +430,13 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
         soon = _soon_free(job, pool, effective, settings, now, blocked, learning)
         if soon is not None and soon[1] + settings.lookahead_min_gain_min < free_door:
             expert_id, door, until = soon
+            gain = round(free_door - door, 1) if math.isfinite(free_door) else None
             return Decision(
                 "wait", "lookahead", waiting_for=expert_id, round=round_number,
                 wait_until=now + timedelta(seconds=until - now_epoch),
                 params={
                     "expert_id": expert_id, "wait_min": round((until - now_epoch) / 60.0, 1),
-                    "door_min": round(door, 1), "gain_min": round(free_door - door, 1) if math.isfinite(free_door) else None,
+                    "door_min": round(door, 1), "gain_min": gain,
                 },
             )  # fmt: skip
     if base.action == "offer":

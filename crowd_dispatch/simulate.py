@@ -181,8 +181,9 @@ def build_world(scenario):
         kind = str(rng.choice(kinds, p=tier_norm(kind_p)))
         tier = str(rng.choice(tiers, p=tier_norm(tier_p)))
         rating = float(np.clip(rng.normal(4.3, 0.4), 1, 5))
-        start = float(extra.uniform(*ex["late_start_hours"]) * 60.0) if extra.random() < ex["late_start_share"] else 0.0
-        busy_left = float(extra.uniform(*ex["in_progress_minutes"])) if extra.random() < ex["busy_at_start_share"] else 0
+        late, start = extra.random() < ex["late_start_share"], float(extra.uniform(*ex["late_start_hours"]) * 60.0)
+        busy, busy_left = extra.random() < ex["busy_at_start_share"], float(extra.uniform(*ex["in_progress_minutes"]))
+        start, busy_left = (start if late else 0.0), (busy_left if busy else 0.0)
         planned_ratio = float(extra.uniform(0.7, 1.3))
         speed_factor = float(np.exp(extra.normal(0.0, ex["speed_spread"])))
         fix_rate = {
@@ -304,11 +305,7 @@ class Simulation:
         self.waiting = {}  # job id -> job, not yet assigned
         self.engine_jobs = {}
         self.reserved = {}  # expert id -> job id waiting for them (look-ahead)
-        self.end = (
-            math.inf
-            if self.mech["shifts"]
-            else scenario["duration_hours"] * 60.0 + DRAIN_HOURS * 60.0
-        )
+        self.end = math.inf if self.mech["shifts"] else scenario["duration_hours"] * 60.0 + DRAIN_HOURS * 60.0
         self.engine_policy = ours_policy(scenario, top_n, staged_pools)
         self.learning = {e.expert.id: e.history for e in self.experts}
         if policy == "ours":
