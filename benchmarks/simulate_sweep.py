@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2, help="worker processes")
     ap.add_argument("--without", nargs="*", default=[], help="levers of 'ours' switched off")
     ap.add_argument("--plot", default=str(ROOT / "docs" / "simulate_sweep.png"))
+    ap.add_argument("--json", default=None, help="also write the result here (read by simulate_levers.py)")
     args = ap.parse_args()
     paths = args.regions or sorted(str(p) for p in (ROOT / "examples").glob("region_*.json"))
     seeds = parse_seeds(args.seeds)
@@ -130,8 +131,11 @@ def main():
     print_table(results, seeds)
     plot(regions, results, args.plot, seeds)
     gains = [r["gain_points"] for r in results]
-    print(json.dumps({"seeds": [seeds[0], seeds[-1]], "without": args.without, "regions": results,
-                      "mean_gain_points": round(sum(gains) / len(gains), 2)}))  # fmt: skip
+    summary = {"seeds": [seeds[0], seeds[-1]], "without": args.without, "regions": results,
+               "mean_gain_points": round(sum(gains) / len(gains), 2)}  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary))
 
 
 def print_table(results, seeds):
