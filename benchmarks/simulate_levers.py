@@ -56,12 +56,16 @@ def main():
     ap.add_argument("--seeds", default="1-10")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--all-but", action="store_true", help="also every lever but one")
+    ap.add_argument("--supply", nargs="*", default=None, help="region=count pairs instead of the sweep's JSON")
     args = ap.parse_args()
     lo, hi = (int(x) for x in args.seeds.split("-"))
     seeds = range(lo, hi + 1)
-    sweep = json.loads(Path(args.sweep).read_text())
     paths = {load(p)["name"]: p for p in sorted(str(p) for p in (ROOT / "examples").glob("region_*.json"))}
-    regions = [(r["region"], r["nearest_80_experts"]) for r in sweep["regions"]]
+    if args.supply:
+        regions = [(pair.split("=")[0], int(pair.split("=")[1])) for pair in args.supply]
+    else:
+        sweep = json.loads(Path(args.sweep).read_text())
+        regions = [(r["region"], r["nearest_80_experts"]) for r in sweep["regions"]]
     print(f"Urgent on site within 60 min, seeds {lo}-{hi}, at nearest's 80 % supply\n")
     print("| variant | " + " | ".join(f"{name} ({count})" for name, count in regions) + " |")
     print("|---|" + "---:|" * len(regions))
