@@ -78,7 +78,7 @@ import numpy as np
 from .errors import InvalidInput
 from .geo import haversine_km
 from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
-from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert
+from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert, offers_to_withdraw
 from .pool import ExpertPool
 from .scenario import load, validate
 
@@ -578,10 +578,9 @@ class Simulation:
         self._schedule_overdue(expert, t)
         for other_eid in list(job.pending):  # the job's other offers are withdrawn
             self._close(job, other_eid, t, OfferState.WITHDRAWN)
-        if self.mech["withdraw_on_accept"]:
-            for other_id in list(expert.open_offers):
-                other = self.jobs[other_id]
-                self._close(other, eid, t, OfferState.WITHDRAWN)
+        if self.mech["withdraw_on_accept"] and (self.policy == "nearest" or self.settings.withdraw_on_accept):
+            for other_id, _ in offers_to_withdraw(eid, [(job_id, eid) for job_id in sorted(expert.open_offers)]):
+                self._close(self.jobs[other_id], eid, t, OfferState.WITHDRAWN)
                 self.push(t, "redispatch", other_id)
         self._sync(expert)
 
