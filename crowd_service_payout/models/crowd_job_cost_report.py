@@ -1,4 +1,5 @@
 from odoo import fields, models, tools
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 
@@ -23,6 +24,9 @@ class CrowdJobCostReport(models.Model):
     job_count = fields.Integer(readonly=True, string="Jobs")
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) may drop and rebuild the view
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         tools.drop_view_if_exists(self.env.cr, self._table)
         cost = SQL(
             """CASE WHEN pay.amount_company IS NOT NULL THEN pay.amount_company
