@@ -2,6 +2,8 @@ from odoo import fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from odoo.addons.crowd_service.models.crowd_vocabulary import CROWD_KINDS
+
 
 class CrowdJobCostReport(models.Model):
     _name = "crowd.job.cost.report"
@@ -14,9 +16,7 @@ class CrowdJobCostReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     expert_id = fields.Many2one("res.partner", string="Expert / Technician", readonly=True)
-    expert_kind = fields.Selection(
-        [("employee", "Employee"), ("partner", "Partner"), ("freelance", "Freelance")], readonly=True
-    )
+    expert_kind = fields.Selection(CROWD_KINDS, readonly=True)
     source = fields.Selection([("crowd", "Crowd"), ("own", "Own technicians")], readonly=True)
     date = fields.Date(readonly=True)
     cost = fields.Monetary(readonly=True, aggregator="sum")
