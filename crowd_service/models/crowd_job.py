@@ -211,7 +211,6 @@ class CrowdJob(models.Model):
             job.visit_at = job.on_site_at or job.eta_at or job.assigned_at
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for job in self:
             job.access_url = f"/my/jobs/{job.id}"
 

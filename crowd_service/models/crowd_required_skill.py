@@ -71,7 +71,7 @@ class CrowdRequiredSkill(models.Model):
             raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_job_requirement(self):
         if not self.env.su and any(line.job_id for line in self):
             raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
-        return super().unlink()

@@ -150,9 +150,8 @@ class MaintenanceRequest(models.Model):
         with nothing left open closes it, and a request whose visits were all cancelled is archived
         (maintenance's own way of dropping a request)."""
         Stage = self.env["maintenance.stage"].sudo()
-        stages = Stage.search([], order="sequence, id")
-        done_stage = stages.filtered("done")[:1]
-        open_stages = stages - stages.filtered("done")
+        done_stage = Stage.search([("done", "=", True)], order="sequence, id", limit=1)
+        open_stages = Stage.search([("done", "=", False)], order="sequence, id", limit=2)
         progress_stage = open_stages[1:2] or open_stages[:1]
         under_way = set(ACTIVE_VISIT_STATES) | {"dispatching", "offered", "escalated"}
         for request in self.sudo():
