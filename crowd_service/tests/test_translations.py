@@ -136,6 +136,20 @@ class TestTranslations(TransactionCase):
             Blackout.with_context(lang="en_US").create(backwards)
         self.assertEqual(str(caught.exception), "An unavailability cannot end before it starts.")
 
+    def test_portal_french_at_runtime(self):
+        """The customer portal's pages come out in French, markup and QWeb attributes intact."""
+        view = self.env.ref("crowd_service_portal.portal_crowd_service_new", raise_if_not_found=False)
+        if not view:
+            self.skipTest("crowd_service_portal is not installed")
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["crowd_service_portal"], ["fr_FR"], overwrite=True)
+        arch = view.with_context(lang="fr_FR").arch_db
+        self.assertIn('<option value="3">Urgent : la production est à l\'arrêt</option>', arch)
+        self.assertIn('<option value="2" selected="selected">Haute</option>', arch)
+        self.assertIn("Envoyer la demande", arch)
+        self.assertNotIn("Send the request", arch)
+        self.assertIn("Send the request", view.with_context(lang="en_US").arch_db)
+
     def test_indonesian_at_runtime(self):
         """Indonesian too: a selection label and an error message."""
         lang = self.env["res.lang"]._activate_lang("id_ID")
