@@ -138,17 +138,20 @@ class TestTranslations(TransactionCase):
 
     def test_portal_french_at_runtime(self):
         """The customer portal's pages come out in French, markup and QWeb attributes intact."""
-        view = self.env.ref("crowd_service_portal.portal_crowd_service_new", raise_if_not_found=False)
-        if not view:
+        new_request = self.env.ref("crowd_service_portal.portal_crowd_service_new", raise_if_not_found=False)
+        if not new_request:
             self.skipTest("crowd_service_portal is not installed")
+        request_page = self.env.ref("crowd_service_portal.portal_my_crowd_service")
         self.env["res.lang"]._activate_lang("fr_FR")
         self.env["ir.module.module"]._load_module_terms(["crowd_service_portal"], ["fr_FR"], overwrite=True)
-        arch = view.with_context(lang="fr_FR").arch_db
-        self.assertIn('<option value="3">Urgent : la production est à l\'arrêt</option>', arch)
-        self.assertIn('<option value="2" selected="selected">Haute</option>', arch)
-        self.assertIn("Envoyer la demande", arch)
+        arch = new_request.with_context(lang="fr_FR").arch_db
+        self.assertIn('<label class="form-label" for="priority">Priorité</label>', arch)
+        self.assertIn('<button type="submit" class="btn btn-primary w-100">Envoyer la demande</button>', arch)
         self.assertNotIn("Send the request", arch)
-        self.assertIn("Send the request", view.with_context(lang="en_US").arch_db)
+        self.assertIn("Send the request", new_request.with_context(lang="en_US").arch_db)
+        arch = request_page.with_context(lang="fr_FR").arch_db
+        self.assertIn('<option value="4">4 — bien</option>', arch)
+        self.assertIn("Comment s'est passée la visite ?", arch)
 
     def test_indonesian_at_runtime(self):
         """Indonesian too: a selection label and an error message."""
