@@ -20,14 +20,18 @@ from .gates import REASONS, GateResult, Rejections, evaluate
 from .ranking import CRITERIA, Candidate, RankResult, explain, rank
 from .offers import ACTIONS, Offer, OfferDecision, escalate_to_specialist, next_offers, offer_expiry
 from .batch import assign_batch, assign_greedy, assignment_cost
+from .policy import Decision, DispatchSettings, ExpertHistory, decide, settings_table
 
 __all__ = [
     "ACTIONS",
     "CRITERIA",
     "REASONS",
     "Candidate",
+    "Decision",
     "DispatchError",
+    "DispatchSettings",
     "Expert",
+    "ExpertHistory",
     "ExpertPool",
     "GateResult",
     "InvalidInput",
@@ -49,10 +53,12 @@ __all__ = [
     "assign_batch",
     "assign_greedy",
     "assignment_cost",
+    "decide",
     "escalate_to_specialist",
     "evaluate",
     "explain",
     "next_offers",
     "offer_expiry",
     "rank",
+    "settings_table",
 ]

@@ -172,7 +172,7 @@ def cost_mask(job, pool):
     return pool.cost <= job.max_cost if job.max_cost > 0 else None
 
 
-def _masks(job, pool, policy, now, exclude):
+def _masks(job, pool, policy, now, exclude, busy_grace_min=0.0):
     """Yield (reason, mask or None) in the order of REASONS, the radius excepted (lazy)."""
     excluded = None
     rows = pool.rows(exclude)
@@ -185,7 +185,7 @@ def _masks(job, pool, policy, now, exclude):
     yield "skill", skill_mask(job, pool)
     yield "certificate", certificate_mask(job, pool, policy, now)
     yield "offline", pool.online
-    yield "busy", pool.busy_until <= to_epoch(now)
+    yield "busy", pool.busy_until <= to_epoch(now) + 60.0 * busy_grace_min
     yield "off_hours", window_mask(pool, now)
     yield "capacity", pool.free > 0
     yield "rating", rating_mask(pool, policy)
@@ -212,17 +212,19 @@ def within_radius(job, pool, policy, rows):
     return rows[within], term_to_km(term[within])
 
 
-def evaluate(job, pool, policy, now, exclude=()):
+def evaluate(job, pool, policy, now, exclude=(), *, busy_grace_min=0.0):
     """Apply every hard gate to the pool for ``job`` at ``now``.
 
-    ``exclude`` holds expert ids that must not pass (counted as "excluded"). Returns a
+    ``exclude`` holds expert ids that must not pass (counted as "excluded"). ``busy_grace_min``
+    lets experts busy until at most that many minutes after ``now`` pass the busy gate (the
+    look-ahead over experts finishing soon, :mod:`crowd_dispatch.policy`). Returns a
     :class:`GateResult`; ``rejections.total + len(index) == pool.size`` always holds.
     """
     check_inputs(job, pool, policy, now)
     alive = np.ones(pool.size, dtype=np.bool_)
     remaining = pool.size
     counts = {}
-    for reason, mask in _masks(job, pool, policy, now, exclude):
+    for reason, mask in _masks(job, pool, policy, now, exclude, busy_grace_min):
         if mask is None or not remaining:
             continue
         np.logical_and(alive, mask, out=alive)

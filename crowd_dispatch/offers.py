@@ -12,6 +12,12 @@ Rules, in order: an accepted offer -> ``assigned``; a pending offer that has not
 pool is already open. Under FIRST_RESPONDER_FIRST only the lowest tier (at or above the
 job's minimum) that has candidates is offered; higher tiers get offers only when no lower
 tier has any.
+
+Optional keywords (used by :mod:`crowd_dispatch.policy`): ``reask_after_min`` lets an expert
+who declined (or let the offer expire) be offered again once that many minutes have passed
+since the answer (or the expiry); ``exclude`` keeps more experts out (e.g. awaited by another
+job); ``rescore`` re-orders the ranked candidates (a function from a best-first list to a
+best-first list), applied to the best ``RESCORE_SHORTLIST`` before the offers are cut.
 """
 
 from dataclasses import dataclass, field, replace
@@ -27,6 +33,7 @@ from .ranking import Candidate, rank_rows
 from .reasons import render
 
 ACTIONS = ("offer", "wait", "escalate", "assigned")
+RESCORE_SHORTLIST = 3  # candidates handed to ``rescore`` (more only when more offers go out)
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,24 @@ def _rank_by_tier_policy(job, pool, policy, now, count, gated):
     return result
 
 
-def next_offers(job, pool, policy, history, now):
+def blocked_experts(records, policy, now, reask_after_min=None):
+    """Ids of the experts who may not be offered the job now: every one offered, except those whose
+    decline or expiry is at least ``reask_after_min`` minutes old (None: never asked again)."""
+    if reask_after_min is None:
+        return {r.expert_id for r in records}
+    limit = to_epoch(now) - 60.0 * reask_after_min
+    blocked, cooled = set(), set()
+    for r in records:
+        if r.state in (OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN):
+            answered = r.responded_at or offer_expiry(r.sent_at, policy)
+            if to_epoch(answered) <= limit:
+                cooled.add(r.expert_id)
+                continue
+        blocked.add(r.expert_id)
+    return blocked
+
+
+def next_offers(job, pool, policy, history, now, *, reask_after_min=None, exclude=(), rescore=None):
     """Decide the next step of the offer cascade for ``job`` at ``now`` (see the module docstring)."""
     check_inputs(job, pool, policy, now)
     records = _check_history(history)
@@ -105,8 +129,11 @@ def next_offers(job, pool, policy, history, now):
             "escalate", code="rounds_exhausted", params={"rounds": policy.max_rounds}, round=round_number
         )
     count = policy.top_n if policy.strategy is Strategy.BROADCAST else 1
-    gated = evaluate(job, pool, policy, now, exclude={r.expert_id for r in records})
-    result = _rank_by_tier_policy(job, pool, policy, now, count, gated)
+    blocked = blocked_experts(records, policy, now, reask_after_min) | set(exclude)
+    gated = evaluate(job, pool, policy, now, exclude=blocked)
+    result = _rank_by_tier_policy(job, pool, policy, now, max(count, RESCORE_SHORTLIST) if rescore else count, gated)
+    if rescore is not None:
+        result = replace(result, candidates=list(rescore(result.candidates))[:count])
     if result.candidates:
         expires = offer_expiry(now, policy)
         offers = tuple(Offer(c.expert_id, round_number, now, expires, c) for c in result.candidates)

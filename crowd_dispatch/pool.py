@@ -6,7 +6,7 @@ column). Ranking a job then never loops over experts in Python.
 """
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 
@@ -19,6 +19,7 @@ TIERS = tuple(Tier)  # tier rank i in the arrays is TIERS[i] (escalation order)
 NO_SKILL = -1  # skill level of an expert who lacks the skill
 NO_CERTIFICATE = 0  # certificate expiry ordinal of an expert who lacks the certificate
 FAIRNESS_NEUTRAL = 0.5  # fairness criterion of non-freelancers: neither favoured nor penalised
+_EPOCH = datetime(1970, 1, 1)  # naive datetimes are UTC
 
 
 def to_epoch(moment, field_name="now"):
@@ -26,7 +27,7 @@ def to_epoch(moment, field_name="now"):
     if not isinstance(moment, datetime):
         raise InvalidInput(field_name, f"must be a datetime, got {moment!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        return (moment - _EPOCH).total_seconds()
     return moment.timestamp()
 
 

@@ -26,7 +26,27 @@ key                                default                    meaning
 ``demand.skills_per_job``          ``[1, 1]``                 [min, max] required skills per job (level 1)
 ``demand.service_minutes``         ``[20, 90]``               [min, max] minutes on site
 ``demand.sla_minutes``             urgent 60, normal 480      SLA: minutes from creation to the door
+``experts.shift_hours``            ``8``                      length of an expert's shift (online window)
+``experts.late_start_share``       ``0.3``                    share of experts whose shift starts mid-day
+``experts.late_start_hours``       ``[2, 6]``                 [min, max] start of a mid-day shift (hours)
+``experts.busy_at_start_share``    ``0.3``                    share of the early shift already on a job
+``experts.in_progress_minutes``    ``[10, 90]``               [min, max] minutes left of that job
+``experts.reask_after_min``        ``30``                     cool-off before a declined expert is re-asked
+``experts.speed_spread``           ``0.2``                    sd of the log of an expert's travel-time factor
+``experts.history_offers``         ``[0, 80]``                [min, max] past offers per expert (learning)
+``experts.first_time_fix``         ``0.85``                   mean first-time-fix rate on an equipment model
+``experts.first_time_fix_spread``  ``0.1``                    its sd over experts and models
+``experts.pay_elasticity``         ``0.5``                    acceptance multiplier = (pay / ref pay) ** this
+``demand.duration_noise``          ``0.3``                    actual = planned * U(1 - noise, 1 + noise)
+``demand.pay_per_hour``            ``60``                     pay of a job per planned hour on site
+``demand.urgent_pay_factor``       ``1.5``                    pay multiplier of urgent jobs
+``demand.equipment_models``        ``0``                      equipment models (0: no asset history)
+``mechanics.*``                    all ``true``               realism switches (see :mod:`.simulate`)
 =================================  =========================  ==============================================
+
+``mechanics`` switches (all on by default; all off reproduces the first simulator):
+``withdraw_on_accept``, ``event_driven``, ``shifts``, ``in_progress_start``, ``duration_noise``,
+``reask``, ``pay_acceptance``, ``first_time_fix``.
 """
 
 import copy
@@ -51,6 +71,17 @@ DEFAULTS = {
         "speed_kmh": 40,
         "accept_probability": 0.7,
         "response_delay_min": [1, 8],
+        "shift_hours": 8,
+        "late_start_share": 0.3,
+        "late_start_hours": [2, 6],
+        "busy_at_start_share": 0.3,
+        "in_progress_minutes": [10, 90],
+        "reask_after_min": 30,
+        "speed_spread": 0.2,
+        "history_offers": [0, 80],
+        "first_time_fix": 0.85,
+        "first_time_fix_spread": 0.1,
+        "pay_elasticity": 0.5,
     },
     "demand": {
         "jobs_per_hour": 20,
@@ -58,6 +89,20 @@ DEFAULTS = {
         "skills_per_job": [1, 1],
         "service_minutes": [20, 90],
         "sla_minutes": {"urgent": 60, "normal": 480},
+        "duration_noise": 0.3,
+        "pay_per_hour": 60,
+        "urgent_pay_factor": 1.5,
+        "equipment_models": 0,
+    },
+    "mechanics": {
+        "withdraw_on_accept": True,
+        "event_driven": True,
+        "shifts": True,
+        "in_progress_start": True,
+        "duration_noise": True,
+        "reask": True,
+        "pay_acceptance": True,
+        "first_time_fix": True,
     },
 }
 MIX_KEYS = {"employee", "partner", "freelance"}
@@ -109,6 +154,17 @@ def validate(raw):
     _number(experts, "speed_kmh", positive=True, prefix="experts.")
     _share(experts, "accept_probability", "experts.")
     _range(experts, "response_delay_min", "experts.")
+    _number(experts, "shift_hours", positive=True, prefix="experts.")
+    _share(experts, "late_start_share", "experts.")
+    _range(experts, "late_start_hours", "experts.")
+    _share(experts, "busy_at_start_share", "experts.")
+    _range(experts, "in_progress_minutes", "experts.")
+    _number(experts, "reask_after_min", prefix="experts.")
+    _number(experts, "speed_spread", prefix="experts.")
+    _range(experts, "history_offers", "experts.", integer=True)
+    _share(experts, "first_time_fix", "experts.")
+    _number(experts, "first_time_fix_spread", prefix="experts.")
+    _number(experts, "pay_elasticity", prefix="experts.")
     demand = scenario["demand"]
     _number(demand, "jobs_per_hour", prefix="demand.")
     _share(demand, "urgent_share", "demand.")
@@ -116,6 +172,13 @@ def validate(raw):
     _range(demand, "service_minutes", "demand.")
     for key in ("urgent", "normal"):
         _number(demand["sla_minutes"], key, positive=True, prefix="demand.sla_minutes.")
+    _share(demand, "duration_noise", "demand.")
+    _number(demand, "pay_per_hour", positive=True, prefix="demand.")
+    _number(demand, "urgent_pay_factor", positive=True, prefix="demand.")
+    _int(demand, "equipment_models", minimum=0, prefix="demand.")
+    for key, value in scenario["mechanics"].items():
+        if not isinstance(value, bool):
+            raise InvalidInput(f"mechanics.{key}", f"must be true or false, got {value!r}")
     return scenario
 
 

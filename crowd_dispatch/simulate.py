@@ -1,40 +1,67 @@
 """Discrete-event simulation of a service region, to compare dispatch policies on the same demand.
 
-    python -m crowd_dispatch.simulate SCENARIO.json --policy ours|nearest [--seed N]
+    python -m crowd_dispatch.simulate SCENARIO.json --policy ours|nearest [--seed N] [--without LEVER ...]
 
 prints one JSON object of KPIs. The scenario format and its defaults are in
 :mod:`crowd_dispatch.scenario`.
 
-Both policies see the same world for a seed: the experts, the jobs (Poisson arrivals with a skill
-and priority mix) and each expert's answer to an offer for a given job (accept or decline, and
-after how long) are drawn from the seed alone (common random numbers), never from the policy.
+Both policies see the same world for a seed: the experts (skills, home, shift, travel-time
+factor, acceptance, first-time-fix rates, past history), the jobs (Poisson arrivals with a
+skill, priority and equipment mix, planned and actual durations) and each expert's answer to
+an offer for a given job (accept or decline, and after how long) are drawn from the seed alone
+(common random numbers), never from the policy.
 
-- ``nearest`` (baseline): the nearest available qualified expert gets an offer; one offer at a
-  time; after a decline or a 10-minute timeout, the next nearest.
-- ``ours``: the engine (:func:`crowd_dispatch.ranking.rank`) ranks the available qualified experts
-  by travel time, acceptance probability, SLA slack, rating, cost and fairness, and the top
-  ``OURS_TOP_N`` get the offer at once (``--top-n``); the first acceptance wins, the other offers
-  are withdrawn; offers time out after ``OURS_TIMEOUT_MIN``, then the next round goes out.
-  Measured on the example region (README), broadcasting to 3 did worse than one at a time: an
-  expert holding offers for several jobs wastes the rounds of all but one, so the default is 1.
+- ``nearest`` (baseline): the nearest free qualified expert on shift gets an offer; one offer
+  at a time per job, first come first served; after a decline or a 10-minute timeout, the next
+  nearest.
+- ``ours``: :func:`crowd_dispatch.policy.decide` with :data:`OURS_SETTINGS` and the engine
+  policy :func:`ours_policy`, exactly as the Odoo dispatch calls it; the simulator only keeps
+  the world and the clock. Waiting jobs are considered urgent first, then oldest first.
 
-An expert's acceptance probability falls with distance: ``p = base * exp(-km / ACCEPT_DECAY_KM)``,
-``base`` drawn per expert around ``accept_probability``. An expert who accepted travels at
-``speed_kmh`` (road factor 1.3), serves the job, and is free again at the job's position. When no
-expert is available, the job waits and is retried every ``RETRY_MIN`` minutes.
+World and mechanics (each switch under ``mechanics`` in the scenario; all on by default):
 
-KPIs (all over the jobs created during ``duration_hours``; the simulation runs until every job is
-served or ``DRAIN_HOURS`` later):
+- ``withdraw_on_accept``: when an expert accepts, their other open offers are withdrawn and
+  those jobs are dispatched at once (off: the other offers run to their answer, and an
+  acceptance by an expert who is no longer free counts as a decline).
+- ``event_driven``: waiting jobs are dispatched the moment an expert frees up or starts a
+  shift (off: retried every ``RETRY_MIN`` minutes).
+- ``shifts``: every expert online today works one window of ``shift_hours``; a
+  ``late_start_share`` starts between ``late_start_hours`` (off: everyone online from the
+  start until ``DRAIN_HOURS`` after the last arrival).
+- ``in_progress_start``: ``busy_at_start_share`` of the early shift starts the day on a job
+  that ends ``in_progress_minutes`` later (its planned end differs by up to 30 %).
+- ``duration_noise``: the actual time on site is the planned one times U(1 - n, 1 + n), and
+  travel takes the expert's own factor (lognormal, sd ``speed_spread``) times the planned time.
+  Off: both exact.
+- ``reask``: an expert who declined may be asked again after ``reask_after_min``.
+- ``pay_acceptance``: the acceptance probability also depends on pay (below).
+- ``first_time_fix``: with ``equipment_models`` > 0, a visit fixes the equipment with the
+  expert's own rate for that model; otherwise a normal-priority follow-up visit is created
+  when the first one ends (within the arrival window; later ones are the next day's work).
 
-- ``jobs``, ``urgent_jobs``: jobs created, urgent ones among them.
-- ``urgent_on_site_60_share``: urgent jobs with an expert at the door within 60 minutes of creation.
-- ``within_sla_share``: jobs with the expert at the door before their SLA deadline.
-- ``time_to_door_p50_min``, ``time_to_door_p90_min``: creation to the door, over served jobs.
+Acceptance of an offer for a job at ``km`` (great-circle) from the expert:
+``p = min(0.98, base * exp(-km / ACCEPT_DECAY_KM) * (pay / ref_pay) ** pay_elasticity)``,
+where ``base`` is drawn per expert around ``accept_probability``, ``pay = planned hours *
+pay_per_hour`` (times ``urgent_pay_factor`` when urgent) and ``ref_pay`` is the pay of a normal
+job of mean duration. The engine never sees ``base``: it sees an acceptance learned from the
+expert's past offers (``history_offers``), shrunk toward the prior (see
+:mod:`crowd_dispatch.policy`), or the prior alone.
+
+KPIs (over the jobs created during ``duration_hours`` plus their follow-ups; the simulation
+runs until no event is left: every job served or nobody left on shift to serve it):
+
+- ``jobs``, ``urgent_jobs``, ``follow_ups``: jobs created, urgent ones among them, follow-up visits.
+- ``urgent_on_site_60_share``: urgent jobs with an expert at the door within 60 minutes.
+- ``within_sla_share``: jobs (follow-ups excluded) with the expert at the door before the SLA deadline.
+- ``time_to_door_p50_min``, ``time_to_door_p90_min`` and per priority ``urgent_p50_min``,
+  ``urgent_p90_min``, ``normal_p50_min``, ``normal_p90_min``: creation to the door; an unserved
+  job counts with the time from its creation to the end of the simulation (never dropped).
 - ``offers_per_job``: offers sent / jobs. ``decline_rate``: offers declined or timed out / offers
   answered or timed out (withdrawn offers excluded).
-- ``utilisation``: busy minutes (travel + service) / online expert minutes of the day.
+- ``utilisation``: busy minutes (travel + service) / shift minutes of the experts online today.
 - ``cost``: sum of the served experts' cost per job. ``gini_freelance_jobs``: Gini coefficient of
-  the number of jobs per online freelancer (0 = even). ``unserved``: jobs never served.
+  the number of jobs per online freelancer (0 = even). ``unserved``: jobs never served (reported,
+  never dropped silently).
 """
 
 import argparse
@@ -43,16 +70,16 @@ import json
 import math
 import sys
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from .errors import InvalidInput
 from .geo import haversine_km
-from .model import Expert, Job, Policy, PoolStep, Strategy, TierPolicy, Weights
+from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
+from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert
 from .pool import ExpertPool
-from .ranking import rank
 from .scenario import load, validate
 
 T0 = datetime(2026, 1, 5, 8, 0)
@@ -64,6 +91,30 @@ OURS_TIMEOUT_MIN = 10.0
 RETRY_MIN = 5.0
 DRAIN_HOURS = 6.0
 COST_BY_KIND = {"employee": 60.0, "partner": 90.0, "freelance": 80.0}
+OVERDUE_STEP_MIN = 5.0  # an expert past their planned end looks busy this much longer to the engine
+URGENT, NORMAL = 3, 1
+# The settings the simulator's ``ours`` runs with: the engine defaults (no private copy).
+OURS_SETTINGS = DispatchSettings()
+LEVERS = ("lookahead", "stagger", "defer", "sla_widening", "learned_acceptance", "learned_travel", "reask")
+
+
+def ours_policy(scenario, top_n=OURS_TOP_N, staged_pools=False):
+    """The engine policy of ``ours`` in a region: every pool open at once (or staged 0/10/20 minutes)."""
+    delays = (0, 10, 20) if staged_pools else (0, 0, 0)
+    return Policy(
+        pools=tuple(PoolStep(p, d) for p, d in zip(("own", "partner", "crowd"), delays)),
+        max_radius_km=4 * scenario["region"]["radius_km"],
+        tier_policy=TierPolicy.ANY,
+        strategy=Strategy.BROADCAST if top_n > 1 else Strategy.SEQUENTIAL,
+        top_n=top_n,
+        offer_timeout_min=OURS_TIMEOUT_MIN,
+        max_rounds=1000,
+        speed_kmh=scenario["experts"]["speed_kmh"],
+        road_factor=ROAD_FACTOR,
+        check_certificates=False,
+        weights=Weights(travel=0.80, acceptance=0.10, sla_slack=0.04, rating=0.02, cost=0.0, fairness=0.03,
+                        skill_surplus=0.01),
+    )  # fmt: skip
 
 
 @dataclass
@@ -72,9 +123,17 @@ class SimExpert:
     lat: float
     lon: float
     base_accept: float
-    free_at: float = 0.0
+    speed_factor: float = 1.0
+    shift: tuple = (0.0, math.inf)
+    online: bool = True
+    free_at: float = 0.0  # actual end of the current job
+    planned_end: float = -math.inf  # what the engine is told
     jobs: int = 0
     busy_min: float = 0.0
+    fix_rate: dict = field(default_factory=dict)
+    history: ExpertHistory = field(default_factory=ExpertHistory)
+    open_offers: set = field(default_factory=set)  # job ids with an open offer to this expert
+    current_job: int | None = None
 
 
 @dataclass
@@ -87,17 +146,29 @@ class SimJob:
     skills: dict
     service_min: float
     sla_min: float
-    offered: set = field(default_factory=set)
-    pending: set = field(default_factory=set)
+    actual_service_min: float = 0.0
+    pay: float = 0.0
+    model: str | None = None
+    follow_up_of: int | None = None
+    offered: dict = field(default_factory=dict)  # expert id -> offers made (attempts)
+    answered_at: dict = field(default_factory=dict)  # expert id -> last decline / expiry time
+    pending: dict = field(default_factory=dict)  # expert id -> offer number
+    records: list = field(default_factory=list)  # OfferRecord history (ours)
     served_at: float | None = None
     expert_id: int | None = None
+    waiting_for: int | None = None
+    wake_at: float | None = None
+    recheck_share: float | None = None  # deferred by the policy until the free share reaches this
 
 
 def build_world(scenario):
     """Experts and jobs for the scenario's seed (independent of the policy)."""
-    rng = np.random.default_rng(scenario["seed"])
-    region, ex, dm = scenario["region"], scenario["experts"], scenario["demand"]
+    seed = scenario["seed"]
+    rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 1])  # expert draws added with the mechanics
+    region, ex, dm, mech = scenario["region"], scenario["experts"], scenario["demand"], scenario["mechanics"]
     skills = scenario["skills"]
+    models = [f"model-{i + 1}" for i in range(dm["equipment_models"])]
     kinds, kind_p = zip(*ex["mix"].items())
     tiers, tier_p = zip(*ex["tiers"].items())
     experts = []
@@ -108,15 +179,35 @@ def build_world(scenario):
         online = bool(rng.random() < ex["online_share"])
         base = float(np.clip(rng.normal(ex["accept_probability"], 0.1), 0.05, 0.98))
         kind = str(rng.choice(kinds, p=tier_norm(kind_p)))
+        tier = str(rng.choice(tiers, p=tier_norm(tier_p)))
+        rating = float(np.clip(rng.normal(4.3, 0.4), 1, 5))
+        late, start = extra.random() < ex["late_start_share"], float(extra.uniform(*ex["late_start_hours"]) * 60.0)
+        busy, busy_left = extra.random() < ex["busy_at_start_share"], float(extra.uniform(*ex["in_progress_minutes"]))
+        start, busy_left = (start if late else 0.0), (busy_left if busy else 0.0)
+        planned_ratio = float(extra.uniform(0.7, 1.3))
+        speed_factor = float(np.exp(extra.normal(0.0, ex["speed_spread"])))
+        fix_rate = {
+            m: float(np.clip(extra.normal(ex["first_time_fix"], ex["first_time_fix_spread"]), 0.3, 1.0)) for m in models
+        }
+        history = _past(extra, ex, base, speed_factor, fix_rate)
+        shift = (start, start + ex["shift_hours"] * 60.0) if mech["shifts"] else (0.0, math.inf)
+        windows = ((T0 + timedelta(minutes=shift[0]), T0 + timedelta(minutes=shift[1])),) if mech["shifts"] else ()
         expert = Expert(
-            id=i, kind=kind, tier=str(rng.choice(tiers, p=tier_norm(tier_p))), lat=lat, lon=lon,
-            radius_km=4 * region["radius_km"], skills=own, online=online, capacity=1, load=0,
-            rating=float(np.clip(rng.normal(4.3, 0.4), 1, 5)), acceptance_rate=base,
-            cost_per_job=COST_BY_KIND[kind],
+            id=i, kind=kind, tier=tier, lat=lat, lon=lon, radius_km=4 * region["radius_km"], skills=own,
+            online=online, capacity=1, load=0, rating=rating, acceptance_rate=ex["accept_probability"],
+            cost_per_job=COST_BY_KIND[kind], windows=windows,
         )  # fmt: skip
-        experts.append(SimExpert(expert, lat, lon, base))
+        sim = SimExpert(expert, lat, lon, base, speed_factor if mech["duration_noise"] else 1.0, shift, online)
+        sim.fix_rate, sim.history = fix_rate, history
+        if mech["in_progress_start"] and online and start == 0.0 and busy_left > 0:
+            sim.free_at = busy_left
+            sim.planned_end = busy_left * (planned_ratio if mech["duration_noise"] else 1.0)
+        experts.append(sim)
+    # Demand from its own streams: the same jobs whatever the supply (the first N experts are too).
+    rng, extra = np.random.default_rng([seed, 2]), np.random.default_rng([seed, 3])
     jobs, t, horizon = [], 0.0, scenario["duration_hours"] * 60.0
     rate = dm["jobs_per_hour"] / 60.0
+    ref_pay = (sum(dm["service_minutes"]) / 2.0) / 60.0 * dm["pay_per_hour"]
     while rate > 0:
         t += float(rng.exponential(1.0 / rate))
         if t >= horizon:
@@ -125,14 +216,37 @@ def build_world(scenario):
         urgent = bool(rng.random() < dm["urgent_share"])
         n_skills = int(rng.integers(dm["skills_per_job"][0], dm["skills_per_job"][1] + 1))
         need = {str(s): 1 for s in rng.choice(skills, n_skills, replace=False)}
+        service = float(rng.uniform(*dm["service_minutes"]))
+        noise = float(extra.uniform(-1.0, 1.0)) * dm["duration_noise"] if mech["duration_noise"] else 0.0
+        model = str(models[int(extra.integers(len(models)))]) if models else None
+        pay = service / 60.0 * dm["pay_per_hour"] * (dm["urgent_pay_factor"] if urgent else 1.0)
         jobs.append(
             SimJob(
-                id=len(jobs), created=t, lat=lat, lon=lon, urgent=urgent, skills=need,
-                service_min=float(rng.uniform(*dm["service_minutes"])),
+                id=len(jobs), created=t, lat=lat, lon=lon, urgent=urgent, skills=need, service_min=service,
                 sla_min=float(dm["sla_minutes"]["urgent" if urgent else "normal"]),
+                actual_service_min=service * (1.0 + noise), pay=pay / ref_pay, model=model,
             )
         )  # fmt: skip
     return experts, jobs
+
+
+def _past(rng, ex, base, speed_factor, fix_rate):
+    """The company's history of one expert before the day (newcomers have little)."""
+    offers = int(rng.integers(ex["history_offers"][0], ex["history_offers"][1] + 1))
+    typical_km = rng.uniform(2.0, 25.0, size=offers)
+    accepted = int(np.sum(rng.random(offers) < base * np.exp(-typical_km / ACCEPT_DECAY_KM)))
+    planned = rng.uniform(5.0, 40.0, size=accepted)
+    actual = planned * speed_factor * rng.uniform(0.9, 1.1, size=accepted)
+    visits = {}
+    if fix_rate and accepted:
+        names = sorted(fix_rate)
+        per_model = rng.multinomial(accepted, [1 / len(names)] * len(names))
+        for name, n in zip(names, per_model):
+            visits[name] = (int(n), int(rng.binomial(n, fix_rate[name])))
+    return ExpertHistory(
+        offers=offers, accepted=accepted, trips=accepted, planned_travel_min=float(planned.sum()),
+        actual_travel_min=float(actual.sum()), visits_by_model=visits,
+    )  # fmt: skip
 
 
 def tier_norm(shares):
@@ -150,147 +264,338 @@ def _point(rng, region):
     return lat, lon
 
 
-def answer(seed, job_id, expert_id, probability, delay_range):
-    """The expert's answer to an offer for a job: (accepts, delay in minutes), from the seed alone."""
-    h = zlib.crc32(f"{seed}:{job_id}:{expert_id}".encode())
-    rng = np.random.default_rng(h)
+def _uniform(*key):
+    return float(np.random.default_rng(zlib.crc32(":".join(map(str, key)).encode())).random())
+
+
+def answer(seed, job_id, expert_id, probability, delay_range, attempt=0):
+    """The expert's answer to an offer for a job: (accepts, delay in minutes), from the seed alone.
+
+    ``attempt`` counts earlier offers of the same job to the same expert (a re-ask draws anew).
+    """
+    key = f"{seed}:{job_id}:{expert_id}" + (f":{attempt}" if attempt else "")
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
     u, d = rng.random(), rng.random()
     lo, hi = delay_range
     return bool(u < probability), lo + d * (hi - lo)
 
 
 class Simulation:
-    def __init__(self, scenario, policy, top_n=OURS_TOP_N):
+    def __init__(self, scenario, policy, top_n=OURS_TOP_N, settings=None, staged_pools=False):
         if not isinstance(top_n, int) or top_n < 1:
             raise InvalidInput("top_n", f"must be an integer >= 1, got {top_n!r}")
-        self.top_n = top_n
         if policy not in ("ours", "nearest"):
             raise InvalidInput("policy", f"must be 'ours' or 'nearest', got {policy!r}")
-        self.scenario = scenario
-        self.policy = policy
+        self.settings = OURS_SETTINGS if settings is None else settings
+        if not isinstance(self.settings, DispatchSettings):
+            raise InvalidInput("settings", f"must be DispatchSettings, got {type(self.settings).__name__}")
+        self.scenario, self.policy, self.top_n = scenario, policy, top_n
+        self.mech = scenario["mechanics"]
+        self.seed = scenario["seed"]
         self.experts, self.jobs = build_world(scenario)
-        self.online = [e for e in self.experts if e.expert.online]
+        self.original_jobs = len(self.jobs)
+        self.online = [e for e in self.experts if e.online]
         self.by_id = {e.expert.id: e for e in self.experts}
-        self.speed = scenario["experts"]["speed_kmh"]
-        self.delay_range = scenario["experts"]["response_delay_min"]
-        self.events = []
-        self.counter = 0
+        ex = scenario["experts"]
+        self.speed, self.delay_range = ex["speed_kmh"], ex["response_delay_min"]
+        self.reask_min = ex["reask_after_min"] if self.mech["reask"] else None
+        self.elasticity = ex["pay_elasticity"] if self.mech["pay_acceptance"] else 0.0
+        self.events, self.counter, self.now = [], 0, 0.0
         self.offers = self.declined = self.answered = 0
-        self.pool, self.pool_dirty = None, True
-        self.engine_policy = Policy(
-            pools=(PoolStep("own", 0), PoolStep("partner", 0), PoolStep("crowd", 0)),
-            max_radius_km=4 * scenario["region"]["radius_km"],
-            tier_policy=TierPolicy.ANY,
-            strategy=Strategy.BROADCAST,
-            top_n=top_n,
-            offer_timeout_min=OURS_TIMEOUT_MIN,
-            max_rounds=1000,
-            speed_kmh=self.speed,
-            road_factor=ROAD_FACTOR,
-            check_certificates=False,
-            weights=Weights(travel=0.45, acceptance=0.30, sla_slack=0.10, rating=0.05, cost=0.03, fairness=0.05,
-                            skill_surplus=0.02),
-        )  # fmt: skip
+        self.waiting = {}  # job id -> job, not yet assigned
+        self.engine_jobs = {}
+        self.reserved = {}  # expert id -> job id waiting for them (look-ahead)
+        self.end = math.inf if self.mech["shifts"] else scenario["duration_hours"] * 60.0 + DRAIN_HOURS * 60.0
+        self.engine_policy = ours_policy(scenario, top_n, staged_pools)
+        self.learning = {e.expert.id: e.history for e in self.experts}
+        if policy == "ours":
+            learned = [learned_expert(e.expert, e.history, self.settings) for e in self.online]
+            self.pool = ExpertPool.from_experts(learned)
+            for e in self.online:
+                self._sync(e)
 
-    # --------------------------------------------------------------- events
+    # ---------------------------------------------------------------- events
     def push(self, t, kind, *data):
         self.counter += 1
         heapq.heappush(self.events, (t, self.counter, kind, data))
 
     def run(self):
         for job in self.jobs:
-            self.push(job.created, "dispatch", job.id)
-        end = self.scenario["duration_hours"] * 60.0 + DRAIN_HOURS * 60.0
+            self.push(job.created, "arrive", job.id)
+        for e in self.online:
+            if e.free_at > 0:
+                e.current_job = -1
+                self.push(e.free_at, "free", e.expert.id)
+                self._schedule_overdue(e, 0.0)
+            if e.shift[0] > 0:
+                self.push(e.shift[0], "shift", e.expert.id)
         while self.events:
             t, _, kind, data = heapq.heappop(self.events)
-            if t > end:
+            if t > self.end:
                 break
+            self.now = t
             getattr(self, f"_on_{kind}")(t, *data)
+        self.now = min(self.now, self.end)
         return self.kpis()
 
-    def _available(self, job, t):
-        return [
+    def _on_arrive(self, t, job_id):
+        self.waiting[job_id] = self.jobs[job_id]
+        self._dispatch(self.jobs[job_id], t)
+
+    def _on_wake(self, t, job_id):
+        job = self.jobs[job_id]
+        if job.expert_id is None and job.wake_at == t:
+            job.wake_at = None
+            self._dispatch(job, t)
+
+    def _on_redispatch(self, t, job_id):
+        job = self.jobs[job_id]
+        if job.expert_id is None:
+            self._dispatch(job, t)
+
+    def _wake(self, job, at):
+        """Call the policy again for ``job`` at ``at`` (one pending wake-up per job, the earliest)."""
+        if job.wake_at is not None and self.now < job.wake_at <= at:
+            return
+        job.wake_at = at
+        self.push(at, "wake", job.id)
+
+    def _on_retry(self, t, job_id):
+        job = self.jobs[job_id]
+        if job.expert_id is None:
+            self._dispatch(job, t)
+
+    def _on_shift(self, t, expert_id):
+        if self.mech["event_driven"]:
+            self._dispatch_waiting(t)
+
+    def _on_overdue(self, t, expert_id):
+        e = self.by_id[expert_id]
+        if e.free_at > t and e.planned_end <= t:
+            e.planned_end = t + OVERDUE_STEP_MIN
+            self._sync(e)
+            self._schedule_overdue(e, t)
+
+    def _on_free(self, t, expert_id):
+        e = self.by_id[expert_id]
+        done = e.current_job
+        e.current_job = None
+        e.planned_end = -math.inf
+        self._sync(e)
+        if done is not None and done >= 0:
+            self._maybe_follow_up(self.jobs[done], e, t)
+        if self.mech["event_driven"]:
+            self._dispatch_waiting(t)
+
+    def _schedule_overdue(self, e, t):
+        if e.free_at > e.planned_end:
+            self.push(max(e.planned_end, t), "overdue", e.expert.id)
+
+    def _maybe_follow_up(self, job, e, t):
+        if not self.mech["first_time_fix"] or job.model is None or t >= self.scenario["duration_hours"] * 60.0:
+            return  # a follow-up after the arrival window is the next day's work
+        if _uniform(self.seed, "fix", job.id, e.expert.id) < e.fix_rate[job.model]:
+            return
+        follow = replace(
+            job, id=len(self.jobs), created=t, urgent=False, follow_up_of=job.id,
+            sla_min=float(self.scenario["demand"]["sla_minutes"]["normal"]), offered={}, answered_at={},
+            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None, wake_at=None, recheck_share=None,
+        )  # fmt: skip
+        self.jobs.append(follow)
+        self._on_arrive(t, follow.id)
+
+    # -------------------------------------------------------------- dispatch
+    def _order(self, job):
+        return (0 if job.urgent else 1, job.created) if self.policy == "ours" else (job.created,)
+
+    def _anyone_free(self, t):
+        if self.policy == "ours":  # as the engine sees it: free, on shift, holding no open offer
+            return free_share(self.pool, T0 + timedelta(minutes=t)) > 0
+        return any(e.free_at <= t and self._working(e, t) for e in self.online)
+
+    def _dispatch_waiting(self, t):
+        """Offer the waiting jobs (in the policy's order) until nobody is free."""
+        share = None
+        for job in sorted(self.waiting.values(), key=self._order):
+            if not self._anyone_free(t):
+                return
+            if job.recheck_share is not None:  # deferred: nothing changes until the share rises
+                if share is None:
+                    share = free_share(self.pool, T0 + timedelta(minutes=t))
+                if share < job.recheck_share:
+                    continue
+            if job.expert_id is None:
+                self._dispatch(job, t)
+                share = None
+
+    def _working(self, e, t):
+        return e.online and e.shift[0] <= t < e.shift[1]
+
+    def _dispatch(self, job, t):
+        if job.expert_id is not None:
+            return
+        if self.policy == "nearest":
+            if job.pending:
+                return
+            chosen = self._pick_nearest(job, t)
+            if chosen is not None:
+                self._offer(job, chosen, t, NEAREST_TIMEOUT_MIN)
+            elif not self.mech["event_driven"]:
+                self.push(t + RETRY_MIN, "retry", job.id)
+            return
+        self._dispatch_ours(job, t)
+
+    def _blocked(self, job, expert_id, t):
+        if expert_id in job.pending:
+            return True
+        if expert_id not in job.offered:
+            return False
+        if self.reask_min is None:
+            return True
+        return t < job.answered_at.get(expert_id, math.inf) + self.reask_min
+
+    def _pick_nearest(self, job, t):
+        candidates = [
             e
             for e in self.online
             if e.free_at <= t
-            and e.expert.id not in job.offered
+            and self._working(e, t)
+            and not self._blocked(job, e.expert.id, t)
             and all(e.expert.skills.get(s, -1) >= lvl for s, lvl in job.skills.items())
         ]
-
-    def _on_dispatch(self, t, job_id):
-        job = self.jobs[job_id]
-        if job.expert_id is not None or job.pending:
-            return
-        if self.policy == "nearest":
-            chosen = self._pick_nearest(job, t)
-            timeout = NEAREST_TIMEOUT_MIN
-        else:
-            chosen = self._pick_ours(job, t)
-            timeout = OURS_TIMEOUT_MIN
-        if not chosen:  # nobody qualified is free and unasked: look again later
-            self.push(t + RETRY_MIN, "dispatch", job.id)
-            return
-        for expert in chosen:
-            self._offer(job, expert, t, timeout)
-
-    def _pick_nearest(self, job, t):
-        candidates = self._available(job, t)
         if not candidates:
-            return []
+            return None
         lats = np.array([e.lat for e in candidates])
         lons = np.array([e.lon for e in candidates])
-        return [candidates[int(np.argmin(haversine_km(job.lat, job.lon, lats, lons)))]]
+        return candidates[int(np.argmin(haversine_km(job.lat, job.lon, lats, lons)))]
 
-    def _pick_ours(self, job, t):
-        if not self.online:
-            return []
-        if self.pool_dirty:  # experts moved to their last job's site: the engine must see where they are
-            self.pool = ExpertPool.from_experts([replace(e.expert, lat=e.lat, lon=e.lon) for e in self.online])
-            self.pool_dirty = False
-        busy = [e.expert.id for e in self.online if e.free_at > t]
-        engine_job = Job(
+    def _engine_job(self, job):
+        cached = self.engine_jobs.get(job.id)
+        if cached is not None:
+            return cached
+        self.engine_jobs[job.id] = Job(
             id=job.id, lat=job.lat, lon=job.lon, created_at=T0 + timedelta(minutes=job.created),
             sla_deadline=T0 + timedelta(minutes=job.created + job.sla_min), skills=job.skills,
-            priority=3 if job.urgent else 1, duration_min=job.service_min,
+            priority=URGENT if job.urgent else NORMAL, duration_min=job.service_min, equipment_model=job.model,
         )  # fmt: skip
+        return self.engine_jobs[job.id]
+
+    def _dispatch_ours(self, job, t):
+        if job.waiting_for is not None and self.reserved.get(job.waiting_for) == job.id:
+            del self.reserved[job.waiting_for]
+        job.waiting_for = None
         now = T0 + timedelta(minutes=t)
-        result = rank(engine_job, self.pool, self.engine_policy, now, k=self.top_n, exclude=[*busy, *job.offered])
-        return [self.by_id[c.expert_id] for c in result.candidates]
-
-    def _offer(self, job, expert, t, timeout):
-        self.offers += 1
-        job.offered.add(expert.expert.id)
-        job.pending.add(expert.expert.id)
-        km = self._km(job, expert)
-        accepts, delay = answer(
-            self.scenario["seed"], job.id, expert.expert.id,
-            expert.base_accept * math.exp(-km / ACCEPT_DECAY_KM), self.delay_range,
+        decision = decide(
+            self._engine_job(job), self.pool, self.engine_policy, self.settings, job.records, now,
+            reserved=set(self.reserved), learning=self.learning,
         )  # fmt: skip
-        if delay <= timeout:
-            self.push(t + delay, "answer", job.id, expert.expert.id, accepts)
-        else:
-            self.push(t + timeout, "answer", job.id, expert.expert.id, False)
+        job.recheck_share = decision.params.get("recheck_free_share") if decision.action == "defer" else None
+        for offer in decision.offers:
+            self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
+        if decision.waiting_for is not None:
+            job.waiting_for = decision.waiting_for
+            self.reserved[decision.waiting_for] = job.id
+        if decision.offers and self.settings.stagger:
+            self._wake(job, t + self.settings.stagger_after_min)
+        elif decision.wait_until is not None and decision.action != "offer":
+            self._wake(job, max((decision.wait_until - T0).total_seconds() / 60.0, t + 0.5))
+        elif not decision.offers and not self.mech["event_driven"]:
+            self.push(t + RETRY_MIN, "retry", job.id)
 
-    def _on_answer(self, t, job_id, expert_id, accepts):
+    def _offer(self, job, expert, t, timeout, round_number=1):
+        self.offers += 1
+        eid = expert.expert.id
+        attempt = job.offered.get(eid, 0)
+        job.offered[eid] = attempt + 1
+        job.pending[eid] = self.offers
+        expert.open_offers.add(job.id)
+        if self.policy == "ours":
+            job.records.append(OfferRecord(eid, max(round_number, 1), OfferState.PENDING, T0 + timedelta(minutes=t)))
+            self._sync(expert)
+        km = self._km(job, expert)
+        p = expert.base_accept * math.exp(-km / ACCEPT_DECAY_KM) * job.pay**self.elasticity
+        accepts, delay = answer(self.seed, job.id, eid, min(p, 0.98), self.delay_range, attempt)
+        if delay <= timeout:
+            self.push(t + delay, "answer", job.id, eid, self.offers, accepts)
+        else:
+            self.push(t + timeout, "answer", job.id, eid, self.offers, None)
+
+    def _close(self, job, eid, t, state):
+        """Close the open offer of ``eid`` for ``job`` with ``state``."""
+        job.pending.pop(eid, None)
+        expert = self.by_id[eid]
+        expert.open_offers.discard(job.id)
+        if self.policy == "ours":
+            for i in range(len(job.records) - 1, -1, -1):
+                r = job.records[i]
+                if r.expert_id == eid and r.state is OfferState.PENDING:
+                    job.records[i] = replace(r, state=state, responded_at=T0 + timedelta(minutes=t))
+                    break
+            self._sync(expert)
+
+    def _on_answer(self, t, job_id, expert_id, offer_no, accepts):
         job, expert = self.jobs[job_id], self.by_id[expert_id]
-        if expert_id not in job.pending:
+        if job.pending.get(expert_id) != offer_no:
             return  # withdrawn
-        job.pending.discard(expert_id)
         self.answered += 1
         if accepts and job.expert_id is None and expert.free_at <= t:
-            km = self._km(job, expert)
-            travel = km * ROAD_FACTOR / self.speed * 60.0
-            job.expert_id, job.served_at = expert_id, t + travel
-            expert.free_at = t + travel + job.service_min
-            expert.busy_min += travel + job.service_min
-            expert.jobs += 1
-            expert.lat, expert.lon = job.lat, job.lon
-            self.pool_dirty = True
-            job.pending.clear()  # the other offers are withdrawn
+            self._close(job, expert_id, t, OfferState.ACCEPTED)
+            self._assign(job, expert, t)
             return
         self.declined += 1
-        if not job.pending and job.expert_id is None:
-            self.push(t, "dispatch", job.id)
+        self._close(job, expert_id, t, OfferState.EXPIRED if accepts is None else OfferState.DECLINED)
+        job.answered_at[expert_id] = t
+        if job.expert_id is not None:
+            return
+        if self.reask_min is not None:
+            self.push(t + self.reask_min, "redispatch", job.id)
+        if not job.pending or self.policy == "ours":
+            self._dispatch(job, t)
+        if self.policy == "ours" and self.settings.one_open_offer_per_expert and self.mech["event_driven"]:
+            self._dispatch_waiting(t)  # the expert is free for other jobs again
+
+    def _assign(self, job, expert, t):
+        eid = expert.expert.id
+        km = self._km(job, expert)
+        planned_travel = km * ROAD_FACTOR / self.speed * 60.0
+        travel = planned_travel * expert.speed_factor
+        job.expert_id, job.served_at = eid, t + travel
+        self.waiting.pop(job.id, None)
+        if job.waiting_for is not None and self.reserved.get(job.waiting_for) == job.id:
+            del self.reserved[job.waiting_for]
+        if self.reserved.get(eid) is not None:
+            other = self.reserved.pop(eid)
+            self.push(t, "redispatch", other)
+        expert.free_at = t + travel + job.actual_service_min
+        expert.planned_end = t + planned_travel + job.service_min
+        expert.busy_min += travel + job.actual_service_min
+        expert.jobs += 1
+        expert.current_job = job.id
+        expert.lat, expert.lon = job.lat, job.lon
+        self.push(expert.free_at, "free", eid)
+        self._schedule_overdue(expert, t)
+        for other_eid in list(job.pending):  # the job's other offers are withdrawn
+            self._close(job, other_eid, t, OfferState.WITHDRAWN)
+        if self.mech["withdraw_on_accept"]:
+            for other_id in list(expert.open_offers):
+                other = self.jobs[other_id]
+                self._close(other, eid, t, OfferState.WITHDRAWN)
+                self.push(t, "redispatch", other_id)
+        self._sync(expert)
+
+    def _sync(self, e):
+        """Tell the engine's pool where the expert is and until when they are busy (ours only)."""
+        if self.policy != "ours":
+            return
+        pool, row = self.pool, self.pool.row_of[e.expert.id]
+        pool.lat[row], pool.lon[row] = e.lat, e.lon
+        pool.lat_rad[row], pool.lon_rad[row] = math.radians(e.lat), math.radians(e.lon)
+        pool.cos_lat[row] = math.cos(pool.lat_rad[row])
+        busy = e.free_at > self.now
+        pool.busy_until[row] = (T0.timestamp() + 60.0 * e.planned_end) if busy else -math.inf
+        held = 1.0 if e.open_offers and self.settings.one_open_offer_per_expert else 0.0
+        pool.load[row] = held
+        pool.free[row] = pool.capacity[row] - held
 
     def _km(self, job, expert):
         return float(haversine_km(job.lat, job.lon, np.array([expert.lat]), np.array([expert.lon]))[0])
@@ -298,28 +603,46 @@ class Simulation:
     # ------------------------------------------------------------------ KPIs
     def kpis(self):
         jobs = self.jobs
-        urgent = [j for j in jobs if j.urgent]
-        door = [j.served_at - j.created for j in jobs if j.served_at is not None]
+        originals = jobs[: self.original_jobs]
+        urgent = [j for j in originals if j.urgent]
+        normal = [j for j in jobs if not j.urgent]
+        end = self.now
+
+        def door(js):
+            return [(j.served_at if j.served_at is not None else max(end, j.created)) - j.created for j in js]
+
+        def pct(js, q):
+            values = door(js)
+            return round(float(np.percentile(values, q)), 2) if values else None
+
         freelancers = [e.jobs for e in self.online if e.expert.kind.value == "freelance"]
-        day = self.scenario["duration_hours"] * 60.0
+        shift_min = sum(
+            min(e.shift[1], end) - min(e.shift[0], end) if self.mech["shifts"] else end for e in self.online
+        )
         return {
             "name": self.scenario["name"],
             "policy": self.policy,
-            "seed": self.scenario["seed"],
+            "seed": self.seed,
             "experts": len(self.experts),
-            "jobs": len(jobs),
+            "jobs": len(originals),
             "urgent_jobs": len(urgent),
+            "follow_ups": len(jobs) - len(originals),
             "urgent_on_site_60_share": _share(
                 sum(1 for j in urgent if j.served_at is not None and j.served_at - j.created <= 60), len(urgent)
             ),
             "within_sla_share": _share(
-                sum(1 for j in jobs if j.served_at is not None and j.served_at - j.created <= j.sla_min), len(jobs)
+                sum(1 for j in originals if j.served_at is not None and j.served_at - j.created <= j.sla_min),
+                len(originals),
             ),
-            "time_to_door_p50_min": round(float(np.percentile(door, 50)), 2) if door else None,
-            "time_to_door_p90_min": round(float(np.percentile(door, 90)), 2) if door else None,
-            "offers_per_job": round(self.offers / len(jobs), 3) if jobs else 0.0,
+            "time_to_door_p50_min": pct(jobs, 50),
+            "time_to_door_p90_min": pct(jobs, 90),
+            "urgent_p50_min": pct(urgent, 50),
+            "urgent_p90_min": pct(urgent, 90),
+            "normal_p50_min": pct(normal, 50),
+            "normal_p90_min": pct(normal, 90),
+            "offers_per_job": round(self.offers / len(originals), 3) if originals else 0.0,
             "decline_rate": _share(self.declined, self.answered),
-            "utilisation": _share(sum(e.busy_min for e in self.online), len(self.online) * day),
+            "utilisation": _share(sum(e.busy_min for e in self.online), shift_min),
             "cost": round(sum(self.by_id[j.expert_id].expert.cost_per_job for j in jobs if j.expert_id is not None), 2),
             "gini_freelance_jobs": gini(freelancers),
             "unserved": sum(1 for j in jobs if j.served_at is None),
@@ -339,14 +662,24 @@ def gini(values):
     return round(float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum())), 4)
 
 
-def simulate(scenario, policy, seed=None, top_n=OURS_TOP_N):
+def settings_without(*levers):
+    """OURS_SETTINGS with the named levers off (``reask`` sets ``reask_after_min`` to 0)."""
+    unknown = [lever for lever in levers if lever not in {f.name for f in fields(DispatchSettings)}]
+    if unknown:
+        raise InvalidInput("without", f"unknown lever {unknown[0]!r}")
+    flags = [lever for lever in levers if lever != "reask_after_min"]
+    settings = OURS_SETTINGS.without(*flags)
+    return replace(settings, reask_after_min=0.0) if "reask_after_min" in levers else settings
+
+
+def simulate(scenario, policy, seed=None, top_n=OURS_TOP_N, settings=None, staged_pools=False):
     """Run one simulation; ``scenario`` is a dict (validated here) and ``seed`` overrides its seed."""
     scenario = validate(scenario)
     if seed is not None:
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed", f"must be an integer >= 0, got {seed!r}")
         scenario = {**scenario, "seed": seed}
-    return Simulation(scenario, policy, top_n).run()
+    return Simulation(scenario, policy, top_n, settings, staged_pools).run()
 
 
 def main(argv=None):
@@ -355,9 +688,11 @@ def main(argv=None):
     ap.add_argument("--policy", choices=["ours", "nearest"], default="ours")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--top-n", type=int, default=OURS_TOP_N, help="offers sent at once by 'ours'")
+    ap.add_argument("--without", nargs="*", default=[], help="levers of 'ours' to switch off, e.g. lookahead defer")
     args = ap.parse_args(argv)
     try:
-        result = simulate(load(args.scenario), args.policy, args.seed, args.top_n)
+        settings = settings_without(*args.without)
+        result = simulate(load(args.scenario), args.policy, args.seed, args.top_n, settings)
     except InvalidInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

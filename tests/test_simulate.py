@@ -119,3 +119,59 @@ def test_cli_prints_json_and_exits_2_on_a_bad_file(tmp_path):
     run = subprocess.run([*cmd[:3], str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2
     assert "experts.count" in run.stderr and run.stdout == ""
+
+
+def test_ours_runs_the_engine_policy_not_a_copy(monkeypatch):
+    import crowd_dispatch.simulate as sim  # noqa: PLC0415
+
+    calls = []
+    real = sim.decide
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("reserved"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "decide", spy)
+    assert simulate(SMALL, "ours") == simulate(SMALL, "ours", settings=sim.OURS_SETTINGS)
+    assert calls and sim.OURS_SETTINGS == sim.DispatchSettings()
+    calls.clear()
+    simulate(SMALL, "nearest")
+    assert calls == []
+
+
+def test_nobody_on_shift_until_late_means_jobs_wait_and_are_never_dropped():
+    scenario = copy.deepcopy(SMALL)
+    scenario["experts"].update(late_start_share=1.0, late_start_hours=[4, 4], shift_hours=3)
+    k = simulate(scenario, "nearest")
+    assert k["unserved"] == 0 and k["urgent_on_site_60_share"] < 0.3
+    assert k["urgent_p50_min"] > 60
+    scenario["experts"]["shift_hours"] = 0.01  # nobody works long enough to take them all: counted, not dropped
+    k = simulate(scenario, "ours")
+    assert k["unserved"] > 0 and k["time_to_door_p90_min"] is not None
+
+
+def test_failed_first_visits_create_follow_ups():
+    scenario = copy.deepcopy(SMALL)
+    scenario["demand"]["equipment_models"] = 3
+    scenario["experts"].update(first_time_fix=0.3, first_time_fix_spread=0.0)
+    assert simulate(scenario, "nearest")["follow_ups"] > 0
+    scenario["mechanics"] = {"first_time_fix": False}
+    assert simulate(scenario, "nearest")["follow_ups"] == 0
+
+
+def test_each_mechanic_can_be_switched_off_and_changes_the_world():
+    base = simulate(SMALL, "nearest")
+    legacy = copy.deepcopy(SMALL)
+    legacy["mechanics"] = dict.fromkeys(validate(SMALL)["mechanics"], False)
+    assert simulate(legacy, "nearest") != base
+    assert simulate(legacy, "ours")["jobs"] == base["jobs"]
+
+
+def test_a_lever_switched_off_through_the_cli(tmp_path):
+    good = tmp_path / "s.json"
+    good.write_text(json.dumps(SMALL))
+    cmd = [sys.executable, "-m", "crowd_dispatch.simulate", str(good), "--without", "lookahead", "defer"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True)
+    assert json.loads(out.stdout)["policy"] == "ours"
+    run = subprocess.run([*cmd[:-2], "telepathy"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "telepathy" in run.stderr
