@@ -165,6 +165,8 @@ class CrowdDispatchOffer(models.Model):
             subtype_xmlid="mail.mt_note",
         )
         offer.expert_id._bus_send("crowd_offer", offer._crowd_bus_payload())
+        # the expert's offers for other jobs are withdrawn and those jobs decided again (dispatch policy)
+        job._crowd_after_accept(offer.expert_id, now)
         return True
 
     def action_decline(self, reason=None):
@@ -190,6 +192,8 @@ class CrowdDispatchOffer(models.Model):
         )
         if not job.offer_ids.filtered(lambda o: o.state == "pending"):
             job._crowd_schedule_check(now)
+        # the expert holds no offer any more: jobs waiting for a free expert nearby are decided again
+        job._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
         return True
 
     def _crowd_set_state(self, state, now):

@@ -8,3 +8,4 @@ from . import test_dispatch_concurrency
 from . import test_dispatch_webhook
 from . import test_dispatch_security
 from . import test_job_rules
+from . import test_dispatch_policy

@@ -20,6 +20,14 @@ def offset(lat_km=0.0, lon_km=0.0, base=SITE):
 class CrowdDispatchCase(TransactionCase):
     """Experts around one site, a rule, and a controllable dispatch clock (``self.now``)."""
 
+    LEVERS_OFF = {
+        "lookahead": False,
+        "stagger": False,
+        "defer": False,
+        "sla_widening": False,
+        "one_open_offer_per_expert": False,
+    }
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -73,6 +81,8 @@ class CrowdDispatchCase(TransactionCase):
                 "max_rounds": 2,
                 "max_radius_km": 50,
                 "auto_dispatch": True,
+                # the offer rounds alone: the policy levers are tested one by one in test_dispatch_policy
+                **cls.LEVERS_OFF,
             }
         )
         cls.partner_company = cls.env["res.partner"].create({"name": "LiftPartners AG (test)", "is_company": True})
