@@ -8,6 +8,8 @@ import logging
 import math
 from datetime import date, timedelta
 
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -37,6 +39,7 @@ OPEN_DISPATCH_STATES = ("dispatching", "offered")
 FAIRNESS_WINDOW_DAYS = 7
 MAX_TRAVEL_MIN = 24 * 60  # a trip longer than this is a data error, not history
 LAST_SITE_HOURS = 2  # an expert who finished a visit this recently is placed at its site
+MAX_PLANNED_HORIZON_MIN = 24 * 60  # shifts are read this far beyond the longest deferral (a visit's length)
 # rejections of experts who are qualified but not free now: they may free up, so a job without
 # candidates waits for them instead of going to a dispatcher
 WAITABLE_REJECTIONS = ("busy", "capacity")
@@ -424,6 +427,9 @@ class CrowdDispatchEngine(models.AbstractModel):
         # working hours and unavailabilities: ask the expert model, only for experts that have any
         scheduled = self.env["res.partner"].sudo().browse([row["id"] for row in rows if row["has_schedule"]])
         available = scheduled._crowd_is_available_at(now) if scheduled else {}
+        # their shifts ahead, so that a job is not deferred into a time with fewer experts on shift
+        horizon = now + timedelta(minutes=settings.defer_max_wait_min + MAX_PLANNED_HORIZON_MIN)
+        windows = self._expert_windows(scheduled.filtered(lambda p: available.get(p.id)), now, horizon)
         prior = settings.prior_acceptance
         experts = []
         for row in rows:
@@ -447,6 +453,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                         certificates=certificates.get(pid, {}),
                         online=bool(row["crowd_online"]),
                         busy_until=now_doing.get("busy_until"),
+                        windows=windows.get(pid, ()),
                         capacity=capacity,
                         load=capacity if now_doing.get("held") else now_doing.get("load", 0),
                         rating=min(max(float(row["crowd_rating"] or 0.0), 0.0), 5.0),
@@ -459,6 +466,49 @@ class CrowdDispatchEngine(models.AbstractModel):
                 # one bad expert record must not stop the dispatch of a request
                 _logger.warning("Crowd expert %s skipped: %s", pid, exc)
         return experts
+
+    @api.model
+    def _expert_windows(self, partners, start, end):
+        """{partner_id: ((from, to), ...)}: when each expert of ``partners`` works between ``start`` and
+        ``end`` (naive UTC): their working hours (no calendar: all the time) minus their unavailabilities.
+        One calendar evaluation per distinct calendar and one query for the unavailabilities."""
+        if not partners:
+            return {}
+        spans = {}
+        utc_start, utc_end = pytz.utc.localize(start), pytz.utc.localize(end)
+        for calendar, group in partners.grouped("crowd_calendar_id").items():
+            if calendar:
+                intervals = calendar._work_intervals_batch(utc_start, utc_end)[False]
+                calendar_spans = [
+                    (a.astimezone(pytz.utc).replace(tzinfo=None), b.astimezone(pytz.utc).replace(tzinfo=None))
+                    for a, b, _meta in intervals
+                ]
+            else:
+                calendar_spans = [(start, end)]
+            for partner in group:
+                spans[partner.id] = calendar_spans
+        blackouts = (
+            self.env["crowd.expert.blackout"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", partners.ids), ("date_from", "<", end), ("date_to", ">", start)],
+                ["partner_id", "date_from", "date_to"],
+            )
+        )
+        for blackout in blackouts:
+            pid, off_from, off_to = blackout["partner_id"][0], blackout["date_from"], blackout["date_to"]
+            cut = []
+            for a, b in spans.get(pid, ()):
+                if off_to <= a or off_from >= b:
+                    cut.append((a, b))
+                    continue
+                if a < off_from:
+                    cut.append((a, off_from))
+                if off_to < b:
+                    cut.append((off_to, b))
+            spans[pid] = cut
+        # an expert with no working time left in the horizon still needs a window: an empty one
+        return {pid: tuple(windows) or ((start, start),) for pid, windows in spans.items()}
 
     @api.model
     def _history(self, job):

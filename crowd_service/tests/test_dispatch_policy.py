@@ -393,3 +393,33 @@ class TestDispatchPolicy(CrowdDispatchCase):
             if e.id == anna.id
         ]
         self.assertAlmostEqual(expert.acceptance_rate, (1 + 10 * 0.7) / (1 + 10))
+
+    def test_no_deferral_into_a_thinner_shift(self):
+        """Working hours and unavailabilities reach the engine as windows: a job is not held until a time
+        when fewer experts are on shift."""
+        self.congest()
+        leaving = self.env["res.partner"].search([("name", "in", ("Busy 0", "Busy 1"))])
+        self.assertEqual(len(leaving), 2)
+        for expert in leaving:
+            self.env["crowd.expert.blackout"].create(
+                {
+                    "partner_id": expert.id,
+                    "date_from": self.now + timedelta(minutes=60),
+                    "date_to": self.now + timedelta(hours=12),
+                }
+            )
+        job = self.job(priority="2", sla_min=240)
+        self.assertNotEqual(job.wait_code, "deferred", "half the shift leaves before the release")
+        self.assertTrue(job.offer_ids)
+
+    def test_an_expert_coming_online_wakes_the_waiting_jobs(self):
+        otto = self.expert("Offline Otto", km=2.0, crowd_online=False)
+        ben = self.expert("Busy Ben", km=3.0)
+        self.busy(ben, km=1.0, ends_in_min=120)
+        job = self.job(sla_min=60)
+        self.assertEqual(job.wait_code, "no_candidate")
+        with self.at(5):
+            otto.crowd_set_online(True)
+            self.assertEqual(job.next_check_at, self.now)
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, otto)
