@@ -33,8 +33,9 @@ The levers, in the order :func:`decide` applies them (each one a setting of
 2. **Deferral** (``defer``): a job of priority <= ``defer_max_priority`` is held while fewer
    than ``defer_free_share_below`` of the online experts are free, until
    ``defer_release_before_deadline_min`` before its SLA deadline or ``defer_max_wait_min``
-   after creation, whichever comes first; never into a time with fewer people on shift (less
-   than ``defer_min_staffing`` of the headcount now, from the working windows).
+   after creation, whichever comes first; never into a time with fewer qualified people on
+   shift (at the release plus the job's duration, less than ``defer_min_staffing`` of those on
+   shift now, from the working windows).
 3. **SLA-driven widening** (``sla_widening``): when the best candidate of the open pools
    (or none) would reach the door after the SLA deadline (``expected_response_min`` to answer
    plus travel), the next pool opens now instead of at its delay.
@@ -54,7 +55,7 @@ from datetime import timedelta
 import numpy as np
 
 from .errors import InvalidInput
-from .gates import check_inputs, evaluate, next_pool_opening, pool_openings, window_mask
+from .gates import check_inputs, evaluate, next_pool_opening, pool_openings, skill_mask, tier_mask, window_mask
 from .geo import eta_minutes, haversine_km
 from .model import Expert, OfferState, PoolStep
 from .offers import Offer, blocked_experts, next_offers, offer_expiry
@@ -267,13 +268,20 @@ def free_share(pool, now):
     return float(np.count_nonzero(free)) / total
 
 
-def _staffing(pool, later, now):
-    """Experts online and inside a working window at ``later`` / the same at ``now`` (1 without windows)."""
+def _staffing(job, pool, policy, later, now):
+    """Experts qualified for ``job``, online and inside a working window at ``later`` / the same at ``now``.
+
+    1 when nobody declared working windows.
+    """
     at_now, at_later = window_mask(pool, now), window_mask(pool, later)
     if at_now is None:
         return 1.0
-    staffed = int(np.count_nonzero(pool.online & at_now))
-    return float(np.count_nonzero(pool.online & at_later)) / staffed if staffed else 0.0
+    qualified = pool.online.copy()
+    for mask in (skill_mask(job, pool), tier_mask(job, pool, policy)):
+        if mask is not None:
+            qualified &= mask
+    staffed = int(np.count_nonzero(qualified & at_now))
+    return float(np.count_nonzero(qualified & at_later)) / staffed if staffed else 0.0
 
 
 def offers_to_withdraw(expert_id, open_offers):
@@ -401,7 +409,8 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
             job.created_at + timedelta(minutes=settings.defer_max_wait_min),
             key=to_epoch,
         )
-        if to_epoch(release) > now_epoch and _staffing(pool, release, now) >= settings.defer_min_staffing:
+        job_end = release + timedelta(minutes=job.duration_min)
+        if to_epoch(release) > now_epoch and _staffing(job, pool, policy, job_end, now) >= settings.defer_min_staffing:
             params = {"free_share": round(share, 3), "recheck_free_share": settings.defer_free_share_below}
             return Decision("defer", "deferred", wait_until=release, params=params)
     reask = settings.reask_after_min or None

@@ -175,3 +175,13 @@ def test_a_lever_switched_off_through_the_cli(tmp_path):
     assert json.loads(out.stdout)["policy"] == "ours"
     run = subprocess.run([*cmd[:-2], "telepathy"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "telepathy" in run.stderr
+
+
+def test_demand_and_the_first_experts_do_not_depend_on_the_supply():
+    small, large = validate(SMALL), validate({**SMALL, "experts": {**SMALL["experts"], "count": 90}})
+    experts_s, jobs_s = build_world(small)
+    experts_l, jobs_l = build_world(large)
+    assert [(j.created, j.lat, j.skills, j.actual_service_min) for j in jobs_s] == [
+        (j.created, j.lat, j.skills, j.actual_service_min) for j in jobs_l
+    ]
+    assert [e.expert for e in experts_s] == [e.expert for e in experts_l[: len(experts_s)]]
