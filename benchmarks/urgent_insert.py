@@ -2,7 +2,7 @@
 
     python benchmarks/urgent_insert.py [--technicians 10] [--visits 80] [--urgent 200] [--seed 7]
 
-Plans a geographic day (around Bern) once with OR-Tools, then inserts urgent visits one by one,
+Plans a geographic day (around Bern) once with PyVRP, then inserts urgent visits one by one,
 each into the plan that already holds the previous ones. Prints p50/p99 latency; the last line
 is one JSON object. Target: p99 <= 100 ms.
 """
@@ -10,11 +10,7 @@ is one JSON object. Target: p99 <= 100 ms.
 import argparse
 import json
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crowd_dispatch.errors import DispatchError
 from crowd_dispatch.routing import Technician, Visit, check_plan, insert_urgent, plan_routes

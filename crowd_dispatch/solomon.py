@@ -1,8 +1,11 @@
 """Solomon VRPTW instances (the classic C1/C2/R1/R2/RC1/RC2 benchmark) as routing inputs.
 
-Convention: real-valued Euclidean distances, travel time = distance, all vehicles start and end
-at the depot (customer 0) within its window, capacity from the header. Best-known values to
-compare with are the distance-only ones (``bks_cost_distance_only`` in ``BKS.json``).
+Convention: Euclidean distances in double precision (no rounding or truncation), travel time =
+distance, all vehicles start and end at the depot (customer 0) within its window, capacity from
+the header. That is the convention of the best-known values in ``BKS.json`` (C101: 828.94; with
+the exact methods' one-decimal truncation its optimum would be 827.3), so costs compare with them
+rounded to 2 decimals. Best-known values to compare with are the distance-only ones
+(``bks_cost_distance_only``).
 """
 
 import json

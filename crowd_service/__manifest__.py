@@ -34,6 +34,9 @@
         "views/res_config_settings_dispatch_views.xml",
         "wizards/crowd_assign_wizard_views.xml",
         "views/menus.xml",
+        "security/crowd_webhook_security.xml",
+        "data/crowd_webhook_cron.xml",
+        "views/crowd_webhook_delivery_views.xml",
     ],
     "demo": [
         "demo/crowd_skill_demo.xml",

@@ -237,7 +237,7 @@ class CrowdDispatchOffer(models.Model):
 
     def _crowd_post_offer_messages(self):
         """Chatter message (mail template, one rendering pass for the batch) to each offer's expert, and
-        the push webhook after commit."""
+        the push webhook delivery (queued, sent by its own cron)."""
         template = self.env.ref("crowd_service.mail_template_crowd_offer", raise_if_not_found=False)
         bodies, subjects = {}, {}
         if template and self:
@@ -251,7 +251,7 @@ class CrowdDispatchOffer(models.Model):
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
-            # delivered by this cron worker once its transaction commits
+            # a crowd.webhook.delivery in this transaction, sent by the webhook cron
             offer.job_id.company_id._crowd_webhook_queue("offer.created", offer._crowd_bus_payload())
         self.write({"mail_pending": False})
 

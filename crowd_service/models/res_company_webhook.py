@@ -1,76 +1,105 @@
 # pylint: disable=consider-merging-classes-inherited
 # (dispatch extension kept apart from the expert-pool file on purpose: one feature per file)
-import hashlib
-import hmac
-import json
-import logging
-import time
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
-import requests
-
-from odoo import fields, models
-
-_logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Crowd-Signature"
-
-
-def crowd_webhook_signature(secret, body):
-    """``sha256=<hex>`` HMAC-SHA256 of the raw body (bytes) with the company's secret."""
-    digest = hmac.new((secret or "").encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def crowd_webhook_deliver(url, secret, payload, timeout=5.0, retries=3, backoff=0.5):
-    """POST ``payload`` as signed JSON; retry on network errors and 5xx with exponential backoff.
-
-    Never raises: failures are logged at WARNING level. Returns True when delivered (2xx).
-    """
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: crowd_webhook_signature(secret, body),
-        "User-Agent": "crowd-service-webhook/1",
-    }
-    attempts = max(1, int(retries) + 1)
-    last = None
-    for attempt in range(attempts):
-        try:
-            response = requests.post(url, data=body, headers=headers, timeout=timeout)
-            if response.status_code < 400:
-                return True
-            last = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                break  # a client error will not get better by retrying
-        except requests.RequestException as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        if attempt + 1 < attempts:
-            time.sleep(backoff * (2**attempt))
-    _logger.warning("Crowd webhook to %s failed after %s attempt(s): %s", url, attempt + 1, last)
-    return False
+from .crowd_webhook_delivery import (
+    BACKOFF_BASE_MAX,
+    BACKOFF_CAP_DEFAULT,
+    BACKOFF_CAP_MAX,
+    BACKOFF_DEFAULT,
+    BACKOFF_MIN,
+    RETRIES_DEFAULT,
+    RETRIES_MAX,
+    TIMEOUT_DEFAULT,
+    TIMEOUT_MAX,
+    crowd_webhook_clamp_timeout,
+    crowd_webhook_url_ok,
+)
 
 
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    crowd_webhook_url = fields.Char("Push Webhook URL", help="Receives a signed JSON POST for each new offer.")
+    crowd_webhook_url = fields.Char(
+        "Push Webhook URL", help="Receives a signed JSON POST for each new offer (http or https)."
+    )
     crowd_webhook_secret = fields.Char("Webhook Secret", groups="base.group_system")
-    crowd_webhook_timeout = fields.Float("Webhook Timeout (s)", default=5.0)
-    crowd_webhook_retries = fields.Integer("Webhook Retries", default=3)
+    crowd_webhook_timeout = fields.Float(
+        "Webhook Timeout (s)",
+        default=TIMEOUT_DEFAULT,
+        help=f"Seconds to wait for the endpoint's answer, per attempt (more than 0, at most {TIMEOUT_MAX:g}).",
+    )
+    crowd_webhook_retries = fields.Integer(
+        "Webhook Retries",
+        default=RETRIES_DEFAULT,
+        help=f"Further attempts after a failed first one (0 to {RETRIES_MAX}); then the delivery is failed.",
+    )
+    crowd_webhook_backoff = fields.Integer(
+        "Webhook First Retry Delay (s)",
+        default=BACKOFF_DEFAULT,
+        help=f"Seconds before the first retry; doubled for each further retry ({BACKOFF_MIN} to {BACKOFF_BASE_MAX}).",
+    )
+    crowd_webhook_backoff_max = fields.Integer(
+        "Webhook Maximum Retry Delay (s)",
+        default=BACKOFF_CAP_DEFAULT,
+        help=f"The retry delay never exceeds this (at least the first delay, at most {BACKOFF_CAP_MAX}).",
+    )
+
+    @api.constrains(
+        "crowd_webhook_url",
+        "crowd_webhook_timeout",
+        "crowd_webhook_retries",
+        "crowd_webhook_backoff",
+        "crowd_webhook_backoff_max",
+    )
+    def _check_crowd_webhook_settings(self):
+        for company in self:
+            if company.crowd_webhook_url and not crowd_webhook_url_ok(company.crowd_webhook_url):
+                raise ValidationError(
+                    self.env._("The push webhook URL must be an http:// or https:// address with a host.")
+                )
+            if not 0 < company.crowd_webhook_timeout <= TIMEOUT_MAX:
+                raise ValidationError(
+                    self.env._(
+                        "The webhook timeout must be more than 0 and at most %(max)s seconds.", max=f"{TIMEOUT_MAX:g}"
+                    )
+                )
+            if not 0 <= company.crowd_webhook_retries <= RETRIES_MAX:
+                raise ValidationError(
+                    self.env._("The number of webhook retries must be between 0 and %(max)s.", max=RETRIES_MAX)
+                )
+            if not BACKOFF_MIN <= company.crowd_webhook_backoff <= BACKOFF_BASE_MAX:
+                raise ValidationError(
+                    self.env._(
+                        "The first webhook retry delay must be between %(min)s and %(max)s seconds.",
+                        min=BACKOFF_MIN,
+                        max=BACKOFF_BASE_MAX,
+                    )
+                )
+            if not company.crowd_webhook_backoff <= company.crowd_webhook_backoff_max <= BACKOFF_CAP_MAX:
+                raise ValidationError(
+                    self.env._(
+                        "The maximum webhook retry delay must be at least the first retry delay and at most "
+                        "%(max)s seconds.",
+                        max=BACKOFF_CAP_MAX,
+                    )
+                )
+
+    def _crowd_webhook_policy(self):
+        """The sender's settings, clamped into their bounds whatever the database holds."""
+        self.ensure_one()
+        backoff = min(max(self.crowd_webhook_backoff or BACKOFF_DEFAULT, BACKOFF_MIN), BACKOFF_BASE_MAX)
+        return {
+            "timeout": crowd_webhook_clamp_timeout(self.crowd_webhook_timeout),
+            "max_attempts": 1 + min(max(self.crowd_webhook_retries or 0, 0), RETRIES_MAX),
+            "backoff": backoff,
+            "backoff_max": min(max(self.crowd_webhook_backoff_max or BACKOFF_CAP_DEFAULT, backoff), BACKOFF_CAP_MAX),
+        }
 
     def _crowd_webhook_queue(self, event, data):
-        """Send the webhook after the transaction commits: never blocks nor breaks the dispatch."""
+        """Queue ``event`` for the push webhook: a ``crowd.webhook.delivery`` written in the current
+        transaction and sent by its own cron. Returns the delivery (empty without a URL). Never calls
+        the endpoint, so it never blocks nor breaks the caller."""
         self.ensure_one()
-        # sudo: the secret is restricted to system users, the sender is a system action
-        company = self.sudo()
-        if not company.crowd_webhook_url:
-            return False
-        args = (
-            company.crowd_webhook_url,
-            company.crowd_webhook_secret or "",
-            {"event": event, "company_id": company.id, "data": data},
-            company.crowd_webhook_timeout or 5.0,
-            company.crowd_webhook_retries,
-        )
-        self.env.cr.postcommit.add(lambda: crowd_webhook_deliver(*args))
-        return args
+        return self.env["crowd.webhook.delivery"]._crowd_queue(self, event, data)
