@@ -294,14 +294,20 @@ class CrowdDispatchEngine(models.AbstractModel):
             record.trips, record.planned_travel_min, record.actual_travel_min = trips, float(planned), float(actual)
         cr.execute(
             SQL(
-                """SELECT j.expert_id, e.model, count(*),
-                          count(*) FILTER (WHERE NOT EXISTS (
-                              SELECT 1 FROM crowd_job f
-                               WHERE f.request_id = j.request_id AND f.id > j.id AND f.state != 'cancelled'))
-                     FROM crowd_job j JOIN maintenance_equipment e ON e.id = j.equipment_id
-                    WHERE j.expert_id = ANY(%s) AND j.company_id = %s AND j.state = 'done'
-                      AND e.model IS NOT NULL AND e.model != ''
-                 GROUP BY j.expert_id, e.model""",
+                """WITH done AS (
+                       SELECT j.id, j.expert_id, j.request_id, e.model
+                         FROM crowd_job j JOIN maintenance_equipment e ON e.id = j.equipment_id
+                        WHERE j.expert_id = ANY(%s) AND j.company_id = %s AND j.state = 'done'
+                          AND e.model IS NOT NULL AND e.model != ''
+                   ), last AS (
+                       SELECT f.request_id, max(f.id) AS last_id
+                         FROM crowd_job f
+                        WHERE f.request_id IN (SELECT request_id FROM done) AND f.state != 'cancelled'
+                     GROUP BY f.request_id
+                   )
+                   SELECT d.expert_id, d.model, count(*), count(*) FILTER (WHERE d.id >= l.last_id)
+                     FROM done d JOIN last l ON l.request_id = d.request_id
+                 GROUP BY d.expert_id, d.model""",
                 list(partner_ids),
                 company.id,
             )
