@@ -1,7 +1,7 @@
 {
     "name": "Crowd Service Portal",
     "summary": "Phone portal for crowd experts (offers, jobs, check-in) and customers (request, track, rate)",
-    "version": "18.0.1.0.0",
+    "version": "18.0.2.0.0",
     "category": "Manufacturing/Maintenance",
     "author": "Crowd Service",
     "website": "https://github.com/crowd-service/crowd-service",
@@ -11,6 +11,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/portal_rules.xml",
+        "data/mail_template_job.xml",
         "views/portal_templates.xml",
         "report/equipment_qr_label.xml",
     ],

@@ -73,6 +73,11 @@ WAIT_STATES = [
 ]
 # a freed expert wakes the waiting jobs within this distance of where they are (km)
 WAKE_RADIUS_KM = 100.0
+MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is unknown, never a database error
+
+
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 class CrowdJob(models.Model):
@@ -787,7 +792,7 @@ class CrowdJob(models.Model):
 
     def _crowd_check_report_attachments(self, attachment_ids):
         """The attachments of a report: ids of the caller's own, unlinked uploads of an allowed type."""
-        if not isinstance(attachment_ids, (list, tuple)) or not all(isinstance(a, int) for a in attachment_ids):
+        if not isinstance(attachment_ids, (list, tuple)) or not all(_is_id(a) for a in attachment_ids):
             raise ValidationError(self.env._("The report's attachments are a list of ids."))
         # sudo: read the attachments to check them; they must be the caller's own
         attachments = self.env["ir.attachment"].sudo().browse(attachment_ids).exists()
@@ -890,8 +895,10 @@ class CrowdJob(models.Model):
         for skill_id, level_id in required_skills.items():
             try:
                 skill_id, level_id = int(skill_id), int(level_id)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValidationError(self.env._("Unknown skill or level.")) from None
+            if not (_is_id(skill_id) and _is_id(level_id)):
+                raise ValidationError(self.env._("Unknown skill or level."))
             skill = self.env["crowd.skill"].sudo().browse(skill_id).exists()
             level = self.env["crowd.skill.level"].sudo().browse(level_id).exists()
             if not skill or not level or level.skill_type_id != skill.skill_type_id:

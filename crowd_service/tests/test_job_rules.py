@@ -65,6 +65,10 @@ class TestJobRules(CrowdDispatchCase):
 
     def test_first_responder_escalates_on_the_same_request(self):
         job = self._on_site_job(self.responder_user)
+        for bad in ({2**31: 1}, {self.skill.id: 10**20}, {"x": 1}, [1, 2]):
+            with self.subTest(skills=bad), self.assertRaises(ValidationError):
+                job.with_user(self.responder_user).action_escalate_specialist("x", required_skills=bad)
+        self.assertEqual(len(job.request_id.crowd_job_ids), 1, "nothing created")
         followup = self.env["crowd.job"].browse(
             job.with_user(self.responder_user).action_escalate_specialist("Needs a board swap")
         )
@@ -148,8 +152,9 @@ class TestJobRules(CrowdDispatchCase):
             job.with_user(self.specialist_user).action_report("<p>r</p>", attachment_ids=foreign.ids)
         with self.assertRaises(ValidationError):
             job.with_user(self.specialist_user).action_report("<p>r</p>", attachment_ids=own_text.ids)
-        with self.assertRaises(ValidationError):
-            job.with_user(self.specialist_user).action_report("<p>r</p>", attachment_ids=[999999])
+        for bad_ids in ([999999], [2**31], [10**20], [True], ["1"], "1,2"):
+            with self.subTest(ids=bad_ids), self.assertRaises(ValidationError):
+                job.with_user(self.specialist_user).action_report("<p>r</p>", attachment_ids=bad_ids)
         self.assertEqual(self._snapshot(job), before)
 
     def test_request_stage_follows_its_jobs(self):

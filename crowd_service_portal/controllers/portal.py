@@ -1,304 +1,328 @@
-from odoo import fields, http
-from odoo.exceptions import AccessError, UserError, ValidationError
+"""The expert's phone portal (offers, jobs, visit actions) and the customer's service requests.
+
+Each route finds its record, checks access with ``_document_check_access`` (record rules, or the
+job's portal access token) and makes ONE model call: the model checks who acts, the state and the
+input, and the route turns its refusal into a message on the page. An unknown id and a record the
+user may not read get the same answer: 404.
+"""
+
+from werkzeug.exceptions import NotFound
+
+from odoo import http
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools.mimetypes import guess_mimetype
 
+from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES
+from odoo.addons.crowd_service.models.crowd_vocabulary import priority_selection
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
-ACTIVE_JOB_STATES = ("assigned", "en_route", "on_site")
+# A transport bound (the request body is read at most this far); file types are checked by the model.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-ALLOWED_MIMETYPES = ("image/jpeg", "image/png", "application/pdf")
-ALLOWED_PRIORITIES = ("0", "1", "2", "3")
+ACTION_ERRORS = (UserError, ValidationError, AccessError)
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
 
 
 class CrowdServicePortal(CustomerPortal):
-    """The expert's phone portal (offers, jobs, visit actions) and the customer's service requests.
-
-    Reads are plain searches so the record rules of this addon scope them to the user's partner
-    (expert) or commercial partner (customer); sudo() is used only after such a check.
-    """
-
     _per_page = 20
+
+    # ------------------------------------------------------------------ helpers
+    def _crowd_check(self, model, record_id, access_token=None):
+        """The record (sudo, as ``_document_check_access`` returns it). An unknown id and a record the user
+        may not read get the same answer, which never tells which ids exist: 404, or the login page when
+        logged out (without a valid token)."""
+        record = None
+        if 0 < record_id <= MAX_ID:
+            try:
+                record = self._document_check_access(model, record_id, access_token)
+            except (AccessError, MissingError):
+                record = None
+        if record is None:
+            if request.env.user._is_public():
+                raise http.SessionExpiredException("Session expired")
+            raise NotFound()
+        return record
+
+    @staticmethod
+    def _crowd_as_user(record_sudo):
+        """The checked record in the user's environment: the model's actions check who the user is."""
+        return record_sudo.with_env(request.env)
+
+    @staticmethod
+    def _crowd_int(value):
+        """HTTP sends text: a whole number becomes an int, anything else is passed on for the model to refuse."""
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return value
+
+    @staticmethod
+    def _crowd_search_first(model, domain, first, order, offset, limit):
+        """One page of ``domain`` with the records matching the leaf ``first`` first (each part in ``order``)."""
+        first_count = model.search_count([*domain, first])
+        records = model.search([*domain, first], order=order, offset=offset, limit=limit)
+        if len(records) < limit:
+            records |= model.search(
+                [*domain, "!", first], order=order, offset=max(0, offset - first_count), limit=limit - len(records)
+            )
+        return records
+
+    @staticmethod
+    def _crowd_call(method, *args, **kwargs):
+        """Run ONE model call: (its result, None), or (None, the refusal's message) with nothing it wrote kept."""
+        try:
+            with request.env.cr.savepoint():
+                return method(*args, **kwargs), None
+        except ACTION_ERRORS as exc:
+            return None, exc.args[0]
 
     # ------------------------------------------------------------------ home
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
-        Offer = request.env["crowd.dispatch.offer"]
-        Request = request.env["maintenance.request"]
+        env = request.env
+        Offer, Job, Request = env["crowd.dispatch.offer"], env["crowd.job"], env["maintenance.request"]
+        # plain (non-sudo) counts: record rules scope them to the user's own records
         if "crowd_offer_count" in counters:
-            values["crowd_offer_count"] = Offer.search_count(self._offer_domain()) if Offer.has_access("read") else 0
-        if "crowd_job_count" in counters:
-            values["crowd_job_count"] = (
-                Request.search_count(self._job_domain(active=True)) if Request.has_access("read") else 0
+            values["crowd_offer_count"] = (
+                Offer.search_count(self._offer_domain(pending=True)) if Offer.has_access("read") else 0
             )
+        if "crowd_job_count" in counters:
+            values["crowd_job_count"] = Job.search_count(self._job_domain(active=True)) if Job.has_access("read") else 0
         if "crowd_service_count" in counters:
             values["crowd_service_count"] = (
                 Request.search_count(self._service_domain()) if Request.has_access("read") else 0
             )
         return values
 
-    def _offer_domain(self):
-        return [("expert_id", "=", request.env.user.partner_id.id), ("state", "=", "pending")]
+    def _offer_domain(self, pending=False):
+        domain = [("expert_id", "=", request.env.user.partner_id.id)]
+        if pending:
+            domain += [("state", "=", "pending")]
+        return domain
 
-    def _job_domain(self, active=None):
-        domain = [("crowd_expert_id", "=", request.env.user.partner_id.id)]
-        if active is True:
-            domain.append(("crowd_dispatch_state", "in", ACTIVE_JOB_STATES))
+    def _job_domain(self, active=False):
+        domain = [("expert_id", "=", request.env.user.partner_id.id)]
+        if active:
+            domain += [("state", "in", ACTIVE_VISIT_STATES)]
         return domain
 
     def _service_domain(self):
         return [("equipment_id.crowd_customer_id", "=", request.env.user.commercial_partner_id.id)]
 
+    def _crowd_render(self, template, values):
+        page = self._prepare_portal_layout_values()
+        page.update(values)
+        return request.render(template, page)
+
     # ---------------------------------------------------------------- offers
     @http.route(["/my/offers", "/my/offers/page/<int:page>"], type="http", auth="user", website=True)
     def portal_my_crowd_offers(self, page=1, **kw):
-        Offer = request.env["crowd.dispatch.offer"]
-        if not Offer.has_access("read"):
-            return request.redirect("/my")
-        domain = [("expert_id", "=", request.env.user.partner_id.id)]
-        pager = portal_pager(url="/my/offers", total=Offer.search_count(domain), page=page, step=self._per_page)
-        offers = Offer.search(domain, order="state desc, sent_at desc, id desc", limit=self._per_page,
-                              offset=pager["offset"])  # fmt: skip
-        values = self._prepare_portal_layout_values()
-        values.update({"offers": offers, "pager": pager, "page_name": "crowd_offer", "default_url": "/my/offers"})
-        return request.render("crowd_service_portal.portal_my_crowd_offers", values)
+        return self._crowd_offers_page(page)
 
-    def _own_offer(self, offer_id):
-        """The offer if it is the current user's (record rule + explicit check), else None."""
-        offer = request.env["crowd.dispatch.offer"].browse(offer_id).exists()
-        try:
-            offer.check_access("read")
-        except AccessError:
-            return None
-        if not offer or offer.expert_id != request.env.user.partner_id:
-            return None
-        return offer
+    def _crowd_offers_page(self, page=1, error=None):
+        # error: the model's refusal of the previous action, never text from the URL
+        Offer = request.env["crowd.dispatch.offer"]
+        offers, pager = Offer, None
+        if Offer.has_access("read"):
+            domain = self._offer_domain()
+            pager = portal_pager(url="/my/offers", total=Offer.search_count(domain), page=page, step=self._per_page)
+            offers = self._crowd_search_first(
+                Offer, domain, ("state", "=", "pending"), "sent_at desc, id desc", pager["offset"], self._per_page
+            )
+        values = {
+            "offers": offers,
+            "pager": pager,
+            "error": error,
+            "page_name": "crowd_offer",
+            "default_url": "/my/offers",
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_offers", values)
 
     @http.route(["/my/offers/<int:offer_id>"], type="http", auth="user", website=True)
-    def portal_my_crowd_offer(self, offer_id, message=None, error=None, **kw):
-        offer = self._own_offer(offer_id)
-        if offer is None:
-            return request.redirect("/my/offers")
-        # sudo: the offer is the user's own (checked above); only a job summary is shown before acceptance
-        job = offer.sudo().request_id
-        values = self._prepare_portal_layout_values()
-        values.update({"offer": offer, "job": job, "page_name": "crowd_offer", "message": message, "error": error})
-        return request.render("crowd_service_portal.portal_my_crowd_offer", values)
+    def portal_my_crowd_offer(self, offer_id, **kw):
+        return self._crowd_offer_page(offer_id)
+
+    def _crowd_offer_page(self, offer_id, error=None):
+        # offers carry no access token: only the record rules (the expert's own offers) open them
+        offer_sudo = self._crowd_check("crowd.dispatch.offer", offer_id)
+        values = {
+            "offer": offer_sudo,
+            # only a summary of the job is shown before acceptance: no address, no contact
+            "job": offer_sudo.job_id,
+            "priorities": dict(priority_selection(request.env)),
+            "page_name": "crowd_offer",
+            "error": error,
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_offer", values)
 
     @http.route(["/my/offers/<int:offer_id>/accept"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_offer_accept(self, offer_id, **kw):
-        offer = self._own_offer(offer_id)
-        if offer is None:
-            return request.redirect("/my/offers")
-        try:
-            offer.action_accept()
-        except (UserError, ValidationError) as exc:
-            return self.portal_my_crowd_offer(offer_id, error=exc.args[0])
-        return request.redirect(f"/my/jobs/{offer.request_id.id}?message=accepted")
+        offer = self._crowd_as_user(self._crowd_check("crowd.dispatch.offer", offer_id))
+        _result, error = self._crowd_call(offer.action_accept)
+        if error:
+            return self._crowd_offer_page(offer_id, error=error)
+        return request.redirect(f"/my/jobs/{offer.sudo().job_id.id}?message=accepted")
 
     @http.route(["/my/offers/<int:offer_id>/decline"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_offer_decline(self, offer_id, reason=None, **kw):
-        offer = self._own_offer(offer_id)
-        if offer is None:
-            return request.redirect("/my/offers")
-        try:
-            offer.action_decline((reason or "").strip()[:500] or None)
-        except (UserError, ValidationError) as exc:
-            return self.portal_my_crowd_offer(offer_id, error=exc.args[0])
+        offer = self._crowd_as_user(self._crowd_check("crowd.dispatch.offer", offer_id))
+        _result, error = self._crowd_call(offer.action_decline, (reason or "").strip() or None)
+        if error:
+            return self._crowd_offer_page(offer_id, error=error)
         return request.redirect("/my/offers")
 
     # ------------------------------------------------------------------ jobs
     @http.route(["/my/jobs", "/my/jobs/page/<int:page>"], type="http", auth="user", website=True)
     def portal_my_crowd_jobs(self, page=1, **kw):
-        Request = request.env["maintenance.request"]
-        if not Request.has_access("read"):
-            return request.redirect("/my")
-        domain = self._job_domain()
-        pager = portal_pager(url="/my/jobs", total=Request.search_count(domain), page=page, step=self._per_page)
-        jobs = Request.search(domain, order="crowd_assigned_at desc, id desc", limit=self._per_page,
-                              offset=pager["offset"])  # fmt: skip
-        values = self._prepare_portal_layout_values()
-        values.update({"jobs": jobs, "pager": pager, "page_name": "crowd_job", "default_url": "/my/jobs"})
-        return request.render("crowd_service_portal.portal_my_crowd_jobs", values)
+        Job = request.env["crowd.job"]
+        jobs, pager = Job, None
+        if Job.has_access("read"):
+            domain = self._job_domain()
+            pager = portal_pager(url="/my/jobs", total=Job.search_count(domain), page=page, step=self._per_page)
+            jobs = self._crowd_search_first(
+                Job, domain, ("state", "in", ACTIVE_VISIT_STATES), "assigned_at desc, id desc", pager["offset"],
+                self._per_page,
+            )  # fmt: skip
+        # sudo: the jobs come from the user's own (rule-scoped) search; the list shows their asset's name
+        values = {"jobs": jobs.sudo(), "pager": pager, "page_name": "crowd_job", "default_url": "/my/jobs"}
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_jobs", values)
 
-    def _own_job(self, request_id):
-        job = request.env["maintenance.request"].browse(request_id).exists()
-        try:
-            job.check_access("read")
-        except AccessError:
-            return None
-        if not job or job.crowd_expert_id != request.env.user.partner_id:
-            return None
-        return job
+    @http.route(["/my/jobs/<int:job_id>"], type="http", auth="public", website=True)
+    def portal_my_crowd_job(self, job_id, access_token=None, message=None, **kw):
+        return self._crowd_job_page(job_id, access_token=access_token, message=message)
 
-    @http.route(["/my/jobs/<int:request_id>"], type="http", auth="user", website=True)
-    def portal_my_crowd_job(self, request_id, message=None, error=None, **kw):
-        job = self._own_job(request_id)
-        if job is None:
-            return request.redirect("/my/jobs")
-        # sudo: the job is assigned to this expert (checked above): site, contact and history are theirs to see
-        job_sudo = job.sudo()
-        history = job_sudo.equipment_id and job_sudo.search(
-            [("equipment_id", "=", job_sudo.equipment_id.id), ("id", "!=", job_sudo.id)], limit=10,
-            order="request_date desc, id desc",
-        )  # fmt: skip
-        values = self._prepare_portal_layout_values()
-        values.update({"job": job_sudo, "history": history or [], "page_name": "crowd_job", "message": message,
-                       "error": error})  # fmt: skip
-        return request.render("crowd_service_portal.portal_my_crowd_job", values)
+    def _crowd_job_page(self, job_id, access_token=None, message=None, error=None):
+        job_sudo = self._crowd_check("crowd.job", job_id, access_token)
+        if job_sudo.expert_id != request.env.user.partner_id:
+            # the job's portal URL (portal.mixin, e-mailed with a token) shown to its customer: the tracking page
+            query = f"?access_token={access_token}" if access_token else ""
+            return request.redirect(f"/my/service/{job_id}{query}")
+        history = job_sudo.search(
+            [("equipment_id", "=", job_sudo.equipment_id.id), ("id", "!=", job_sudo.id), ("state", "=", "done")],
+            order="done_at desc, id desc", limit=10,
+        ) if job_sudo.equipment_id else job_sudo.browse()  # fmt: skip
+        values = {
+            "job": job_sudo,
+            "history": history,
+            "priorities": dict(priority_selection(request.env)),
+            "page_name": "crowd_job",
+            "message": message,
+            "error": error,
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_job", values)
 
-    @http.route(["/my/jobs/<int:request_id>/<string:action>"], type="http", auth="user", methods=["POST"],
-                website=True)  # fmt: skip
-    def portal_crowd_job_action(self, request_id, action, **post):
-        job = self._own_job(request_id)
-        if job is None:
-            return request.redirect("/my/jobs")
-        # sudo: the user is the assigned expert (checked above); the action methods enforce the lifecycle
-        job_sudo = job.sudo()
-        try:
-            if action == "en_route":
-                job_sudo.action_crowd_en_route(self._float(post.get("eta_minutes"), "ETA"))
-            elif action == "check_in":
-                job_sudo.action_crowd_check_in(self._float(post.get("latitude"), "latitude"),
-                                               self._float(post.get("longitude"), "longitude"))  # fmt: skip
-            elif action == "report":
-                notes = (post.get("notes") or "").strip()
-                if not notes:
-                    raise ValidationError(request.env._("Write what you found and did."))
-                files = self._checked_uploads("photos")
-                with request.env.cr.savepoint():  # a refused report leaves no orphan attachment
-                    attachments = self._attach(files, "maintenance.request", job_sudo.id)
-                    job_sudo.action_crowd_report(notes[:10000], attachment_ids=attachments.ids)
-            elif action == "complete":
-                job_sudo.action_crowd_complete((post.get("resolution") or "").strip()[:2000] or None)
-            elif action == "escalate":
-                if job_sudo.crowd_expert_id.crowd_tier != "first_responder":
-                    raise UserError(request.env._("Only first responders can escalate to a specialist."))
-                diagnosis = (post.get("diagnosis") or "").strip()
-                if not diagnosis:
-                    raise ValidationError(request.env._("Describe your diagnosis for the specialist."))
-                job_sudo.action_crowd_escalate_specialist(diagnosis[:5000])
-            else:
-                raise request.not_found()
-        except (UserError, ValidationError, AccessError) as exc:
-            return self.portal_my_crowd_job(request_id, error=exc.args[0])
-        return request.redirect(f"/my/jobs/{request_id}")
+    def _crowd_job_action(self, job, action, post):
+        """The ONE model call of a visit action (raises the model's refusal)."""
+        if action == "en_route":
+            return job.action_en_route(post.get("eta_minutes"))
+        if action == "check_in":
+            return job.action_check_in(post.get("latitude"), post.get("longitude"))
+        if action == "report":
+            return job.action_report(
+                (post.get("notes") or "").strip(), attachment_ids=self._crowd_uploads("photos").ids
+            )
+        if action == "complete":
+            return job.action_complete((post.get("resolution") or "").strip() or None)
+        return job.action_escalate_specialist((post.get("diagnosis") or "").strip())
 
-    @staticmethod
-    def _checked_uploads(field):
-        """[(name, content, mimetype)] of the uploaded files, or ValidationError: 10 MB, JPEG/PNG/PDF."""
-        files = []
+    @http.route(
+        ["/my/jobs/<int:job_id>/<any(en_route,check_in,report,complete,escalate):action>"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_crowd_job_action(self, job_id, action, **post):
+        # no access token here: only the job's expert (or a dispatcher) acts, which the model checks
+        job = self._crowd_as_user(self._crowd_check("crowd.job", job_id))
+        # the uploads of a refused report are undone with it (same savepoint)
+        _result, error = self._crowd_call(self._crowd_job_action, job, action, post)
+        if error:
+            return self._crowd_job_page(job_id, error=error)
+        return request.redirect(f"/my/jobs/{job_id}")
+
+    def _crowd_uploads(self, field):
+        """The uploaded files as the user's own unlinked attachments; the model checks type and owner."""
+        vals_list = []
         for upload in request.httprequest.files.getlist(field):
             if not upload or not upload.filename:
                 continue
             content = upload.read(MAX_UPLOAD_BYTES + 1)
             if len(content) > MAX_UPLOAD_BYTES:
                 raise ValidationError(request.env._("%s is larger than 10 MB.", upload.filename))
-            mimetype = guess_mimetype(content)
-            if mimetype not in ALLOWED_MIMETYPES:
-                raise ValidationError(request.env._("%s is not a JPEG, PNG or PDF file.", upload.filename))
-            files.append((upload.filename[:200], content, mimetype))
-        return files
-
-    @staticmethod
-    def _attach(files, res_model, res_id):
-        # sudo: portal users cannot create attachments; the target record was checked by the caller
-        return request.env["ir.attachment"].sudo().create(
-            [{"name": name, "raw": content, "mimetype": mimetype, "res_model": res_model, "res_id": res_id}
-             for name, content, mimetype in files]
-        )  # fmt: skip
-
-    @staticmethod
-    def _float(value, label):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValidationError(request.env._("%s must be a number.", label)) from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValidationError(request.env._("%s must be a number.", label))
-        return number
+            # the type is what the bytes are, never what the file name claims
+            vals_list.append({"name": upload.filename[:200], "raw": content, "mimetype": guess_mimetype(content)})
+        # sudo: portal users have no access to ir.attachment; the files are created unlinked and owned by the
+        # user (create_uid), and the model method that receives them checks owner and type before linking them
+        return request.env["ir.attachment"].sudo().create(vals_list)
 
     # ---------------------------------------------------------- availability
     @http.route(["/my/crowd/availability"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_availability(self, online=None, latitude=None, longitude=None, **kw):
         partner = request.env.user.partner_id
-        if not partner.is_crowd_expert:
-            return request.redirect("/my")
-        lat = lon = None
-        if latitude not in (None, "") and longitude not in (None, ""):
-            try:
-                lat, lon = self._float(latitude, "latitude"), self._float(longitude, "longitude")
-            except ValidationError:
-                return request.redirect("/my/offers?error=position")
-        try:
-            with request.env.cr.savepoint():  # a refused position leaves the availability as it was
-                # sudo: an expert switches only their own partner's availability (user.partner_id)
-                partner.sudo().crowd_set_online(online == "1", lat=lat, lon=lon)
-        except ValidationError:
-            return request.redirect("/my/offers?error=position")
+        _result, error = self._crowd_call(
+            partner.crowd_portal_set_online, online == "1", latitude or None, longitude or None
+        )
+        if error:
+            return self._crowd_offers_page(error=error)
         return request.redirect("/my/offers")
 
     # --------------------------------------------------------------- profile
     @http.route(["/my/crowd/profile"], type="http", auth="user", website=True)
-    def portal_crowd_profile(self, error=None, message=None, **kw):
+    def portal_crowd_profile(self, message=None, **kw):
+        return self._crowd_profile_page(message=message)
+
+    def _crowd_profile_page(self, message=None, error=None):
         partner = request.env.user.partner_id
-        if not partner.is_crowd_expert:
-            return request.redirect("/my")
-        # sudo: an expert reads their own profile (user.partner_id) and the list of certificate types
-        values = self._prepare_portal_layout_values()
-        values.update(
-            {
-                "expert": partner.sudo(),
-                "certificate_types": request.env["crowd.certificate.type"].sudo().search([]),
-                "page_name": "crowd_profile",
-                "error": error,
-                "message": message,
-            }
-        )
-        return request.render("crowd_service_portal.portal_crowd_profile", values)
+        # sudo: the user's own partner (whose crowd fields are for crowd staff only)
+        if not partner.sudo().is_crowd_expert:
+            raise NotFound()
+        values = {
+            # sudo: an expert reads their own profile (the user's partner) and the list of certificate types
+            "expert": partner.sudo(),
+            "certificate_types": request.env["crowd.certificate.type"].sudo().search([]),
+            "page_name": "crowd_profile",
+            "error": error,
+            "message": message,
+        }
+        return self._crowd_render("crowd_service_portal.portal_crowd_profile", values)
 
     @http.route(["/my/crowd/certificates"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_certificate_upload(self, type_id=None, number=None, issue_date=None, expiry_date=None, **kw):
         partner = request.env.user.partner_id
-        if not partner.is_crowd_expert:
-            return request.redirect("/my")
-        cert_type = request.env["crowd.certificate.type"].sudo().browse(int(type_id or 0) if (type_id or "").isdigit()
-                                                                          else 0).exists()  # fmt: skip
-        try:
-            if not cert_type:
-                raise ValidationError(request.env._("Choose the type of certificate."))
-            files = self._checked_uploads("document")
-            if not files:
-                raise ValidationError(request.env._("Attach the certificate document."))
-            dates = {}
-            for key, value in (("issue_date", issue_date), ("expiry_date", expiry_date)):
-                if value:
-                    try:
-                        dates[key] = fields.Date.to_date(value)
-                    except ValueError:
-                        raise ValidationError(request.env._("Dates are written YYYY-MM-DD.")) from None
-            with request.env.cr.savepoint():  # a refused certificate leaves nothing behind
-                # sudo: the expert adds a certificate to their own partner only; it waits for verification
-                cert = request.env["crowd.expert.certificate"].sudo().create(
-                    {"partner_id": partner.id, "type_id": cert_type.id, "number": (number or "").strip()[:64],
-                     "state": "pending", **dates}
-                )  # fmt: skip
-                cert.attachment_ids = self._attach(files, "crowd.expert.certificate", cert.id)
-        except ValidationError as exc:
-            return self.portal_crowd_profile(error=exc.args[0])
+        _result, error = self._crowd_call(
+            lambda: partner.crowd_portal_submit_certificate(
+                self._crowd_int(type_id), number, issue_date or None, expiry_date or None,
+                self._crowd_uploads("document").ids,
+            )
+        )  # fmt: skip
+        if error:
+            return self._crowd_profile_page(error=error)
         return request.redirect("/my/crowd/profile?message=uploaded")
 
     # --------------------------------------------------------------- customer
-    @http.route(["/my/service"], type="http", auth="user", website=True)
-    def portal_my_crowd_services(self, **kw):
-        Request = request.env["maintenance.request"]
-        if not Request.has_access("read"):
-            return request.redirect("/my")
-        services = Request.search(self._service_domain(), order="request_date desc, id desc", limit=50)
-        values = self._prepare_portal_layout_values()
-        values.update({"services": services, "page_name": "crowd_service"})
-        return request.render("crowd_service_portal.portal_my_crowd_services", values)
+    @http.route(["/my/service", "/my/service/page/<int:page>"], type="http", auth="user", website=True)
+    def portal_my_crowd_services(self, page=1, message=None, **kw):
+        Request, Job = request.env["maintenance.request"], request.env["crowd.job"]
+        services, jobs, pager = Request, Job, None
+        if Request.has_access("read"):
+            domain = self._service_domain()
+            pager = portal_pager(url="/my/service", total=Request.search_count(domain), page=page, step=self._per_page)
+            services = Request.search(domain, order="request_date desc, id desc", limit=self._per_page,
+                                      offset=pager["offset"])  # fmt: skip
+            # the visits of these requests that the customer may read (record rules), newest first
+            jobs = Job.search([("request_id", "in", services.ids)], order="id desc") if Job.has_access("read") else Job
+        values = {
+            "services": services,
+            "jobs_by_request": {svc.id: jobs.filtered(lambda j, s=svc: j.request_id == s) for svc in services},
+            "open_states": ("new", "dispatching", "offered", "escalated", *ACTIVE_VISIT_STATES),
+            "pager": pager,
+            "message": message,
+            "page_name": "crowd_service",
+            "default_url": "/my/service",
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_services", values)
 
     def _own_equipment(self):
         Equipment = request.env["maintenance.equipment"]
@@ -307,91 +331,53 @@ class CrowdServicePortal(CustomerPortal):
         return Equipment.search([("crowd_customer_id", "=", request.env.user.commercial_partner_id.id)])
 
     @http.route(["/my/service/new"], type="http", auth="user", website=True, methods=["GET", "POST"])
-    def portal_crowd_service_new(self, equipment=None, **post):
-        equipments = self._own_equipment()
-        values = self._prepare_portal_layout_values()
-        values.update({"equipments": equipments, "page_name": "crowd_service", "post": post, "error": None,
-                       "selected": equipment})  # fmt: skip
-        if request.httprequest.method != "POST":
-            return request.render("crowd_service_portal.portal_crowd_service_new", values)
-        try:
-            equipment_id = int(equipment or 0)
-        except ValueError:
-            equipment_id = 0
-        chosen = equipments.filtered(lambda e: e.id == equipment_id)
-        name = (post.get("name") or "").strip()
-        priority = post.get("priority") or "2"
-        if not chosen:
-            values["error"] = request.env._("Choose one of your company's equipment.")
-        elif not name:
-            values["error"] = request.env._("Describe the problem in a few words.")
-        elif priority not in ALLOWED_PRIORITIES:
-            values["error"] = request.env._("Unknown priority.")
-        if values["error"]:
-            return request.render("crowd_service_portal.portal_crowd_service_new", values)
-        # sudo: portal customers cannot create requests; the equipment was checked to be their company's,
-        # and only these whitelisted fields are written
-        new = (
-            request.env["maintenance.request"]
-            .sudo()
-            .with_company(chosen.company_id or request.env.company)
-            .create(
-                {
-                    "name": name[:200],
-                    "description": (post.get("description") or "").strip()[:5000],
-                    "priority": priority,
-                    "equipment_id": chosen.id,
-                    "maintenance_type": "corrective",
-                }
-            )
-        )
-        return request.redirect(f"/my/service/{new.id}")
+    def portal_crowd_service_new(self, equipment=None, name=None, description=None, priority=None, **kw):
+        values = {
+            "equipments": self._own_equipment(),
+            # maintenance's own priorities, highest first
+            "priorities": priority_selection(request.env)[::-1],
+            "post": {"name": name, "description": description, "priority": priority or "2"},
+            "selected": equipment,
+            "error": None,
+            "page_name": "crowd_service",
+        }
+        if request.httprequest.method == "POST":
+            created, values["error"] = self._crowd_call(
+                request.env["maintenance.request"].crowd_request_service,
+                self._crowd_int(equipment), name, description=description, priority=priority,
+            )  # fmt: skip
+            if created:
+                job = created.sudo().crowd_job_id  # sudo: the request the user just created
+                return request.redirect(f"/my/service/{job.id}" if job else "/my/service?message=received")
+        return self._crowd_render("crowd_service_portal.portal_crowd_service_new", values)
 
-    def _own_service(self, request_id):
-        service = request.env["maintenance.request"].browse(request_id).exists()
-        try:
-            service.check_access("read")
-        except AccessError:
-            return None
-        if not service or service.equipment_id.crowd_customer_id != request.env.user.commercial_partner_id:
-            return None
-        return service
+    @http.route(["/my/service/<int:job_id>"], type="http", auth="public", website=True)
+    def portal_my_crowd_service(self, job_id, access_token=None, **kw):
+        return self._crowd_service_page(job_id, access_token=access_token)
 
-    @http.route(["/my/service/<int:request_id>/rate"], type="http", auth="user", methods=["POST"], website=True)
-    def portal_crowd_service_rate(self, request_id, rating=None, comment=None, **kw):
-        service = self._own_service(request_id)
-        if service is None:
-            return request.redirect("/my/service")
-        try:
-            rate = int(rating)
-        except (TypeError, ValueError):
-            rate = 0
-        try:
-            # sudo: the request is the customer's (checked above); rating records are not portal-writable
-            service.sudo()._crowd_rate(rate, (comment or "").strip(), request.env.user.partner_id)
-        except (UserError, ValidationError) as exc:
-            return self.portal_my_crowd_service(request_id, error=exc.args[0])
-        return request.redirect(f"/my/service/{request_id}")
+    def _crowd_service_page(self, job_id, access_token=None, error=None):
+        job_sudo = self._crowd_check("crowd.job", job_id, access_token)
+        expert = job_sudo.expert_id
+        partner = request.env.user.partner_id
+        values = {
+            "job": job_sudo,
+            "access_token": access_token,
+            # the visits of the same ticket (a specialist follow-up after a first responder)
+            "visits": job_sudo.request_id.crowd_job_ids.sorted("id"),
+            "priorities": dict(priority_selection(request.env)),
+            "expert_first_name": (expert.name or "").split(" ")[0] if expert else False,
+            "expert_rating": expert.crowd_rating if expert else False,
+            "can_rate": not request.env.user._is_public(),
+            "my_rating": job_sudo.rating_ids.filtered(lambda r: r.consumed and r.partner_id == partner)[:1],
+            "error": error,
+            "page_name": "crowd_service",
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_service", values)
 
-    @http.route(["/my/service/<int:request_id>"], type="http", auth="user", website=True)
-    def portal_my_crowd_service(self, request_id, error=None, **kw):
-        service = self._own_service(request_id)
-        if service is None:
-            return request.redirect("/my/service")
-        # sudo: the request is the customer's (checked above); only the expert's first name and rating are shown
-        service_sudo = service.sudo()
-        expert = service_sudo.crowd_expert_id
-        values = self._prepare_portal_layout_values()
-        values.update(
-            {
-                "service": service_sudo,
-                "expert_first_name": (expert.name or "").split(" ")[0] if expert else False,
-                "expert_rating": expert.crowd_rating if expert else False,
-                "my_rating": service_sudo.rating_ids.filtered(
-                    lambda r: r.consumed and r.partner_id == request.env.user.partner_id
-                )[:1],
-                "error": error,
-                "page_name": "crowd_service",
-            }
-        )
-        return request.render("crowd_service_portal.portal_my_crowd_service", values)
+    @http.route(["/my/service/<int:job_id>/rate"], type="http", auth="user", methods=["POST"], website=True)
+    def portal_crowd_service_rate(self, job_id, rating=None, comment=None, **kw):
+        job = self._crowd_as_user(self._crowd_check("crowd.job", job_id))
+        _result, error = self._crowd_call(job.action_rate, self._crowd_int(rating), (comment or "").strip() or None)
+        if error:
+            return self._crowd_service_page(job_id, error=error)
+        return request.redirect(f"/my/service/{job_id}")

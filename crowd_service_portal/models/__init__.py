@@ -1,2 +1,4 @@
+from . import crowd_job
 from . import maintenance_equipment
 from . import maintenance_request
+from . import res_partner

@@ -1,37 +1,57 @@
-from odoo import models
-from odoo.exceptions import UserError, ValidationError
+from odoo import api, models
+from odoo.exceptions import ValidationError
+from odoo.tools import plaintext2html
+
+from odoo.addons.crowd_service.models.crowd_vocabulary import priority_selection
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 5000
+DEFAULT_PRIORITY = "2"
 
 
 class MaintenanceRequest(models.Model):
-    _name = "maintenance.request"
-    _inherit = ["maintenance.request", "rating.mixin"]
+    _inherit = "maintenance.request"
 
-    def _rating_get_operator(self):
-        """The rated person is the expert who did the visit."""
-        return self.crowd_expert_id or super()._rating_get_operator()
+    @api.model
+    def crowd_request_service(self, equipment_id, name, description=None, priority=None):
+        """A customer reports a problem on one of their company's assets; returns the new request (its first
+        visit is created and dispatched as for any request).
 
-    def _rating_get_partner(self):
-        """The customer who rates is the equipment's owner."""
-        return self.equipment_id.crowd_customer_id or super()._rating_get_partner()
-
-    def rating_apply(self, rate, token=None, rating=None, feedback=None, subtype_xmlid=None, notify_delay_send=False):
-        """Every applied rating (portal form or e-mail token link) feeds the expert's score."""
-        result = super().rating_apply(
-            rate, token=token, rating=rating, feedback=feedback, subtype_xmlid=subtype_xmlid,
-            notify_delay_send=notify_delay_send,
-        )  # fmt: skip
-        result.sudo().rated_partner_id._crowd_update_rating()
-        return result
-
-    def _crowd_rate(self, rate, feedback, partner):
-        """The customer's rating of a completed visit: 1 to 5, once per customer and request."""
-        self.ensure_one()
-        if self.crowd_dispatch_state != "done" or not self.crowd_expert_id:
-            raise UserError(self.env._("You can rate the visit once it is completed."))
-        if not isinstance(rate, int) or not 1 <= rate <= 5:
-            raise ValidationError(self.env._("A rating is a whole number from 1 to 5."))
-        done = self.rating_ids.sudo().filtered(lambda r: r.consumed and r.partner_id == partner)
-        if done:
-            raise UserError(self.env._("You have already rated this visit."))
-        token = self._rating_get_access_token(partner)
-        return self.rating_apply(rate, token=token, feedback=(feedback or "")[:2000])
+        Checks the caller (the asset must be readable by them and belong to their company) and the input;
+        writes only the subject, the details, the priority and the asset.
+        """
+        customer = self.env.user.commercial_partner_id
+        Equipment = self.env["maintenance.equipment"]
+        equipment = Equipment
+        if isinstance(equipment_id, int) and not isinstance(equipment_id, bool) and 0 < equipment_id < 2**31:
+            equipment = Equipment.browse(equipment_id).exists()
+        # a foreign asset is refused like an unknown one: the answer does not tell which ids exist
+        if not equipment or not equipment.has_access("read") or equipment.crowd_customer_id != customer:
+            raise ValidationError(self.env._("Choose one of your company's equipment."))
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(self.env._("Describe the problem in a few words."))
+        if len(name.strip()) > MAX_NAME:
+            raise ValidationError(self.env._("The problem is described in at most %s characters.", MAX_NAME))
+        if description is not None and not isinstance(description, str):
+            raise ValidationError(self.env._("The details are a text."))
+        if description and len(description) > MAX_DESCRIPTION:
+            raise ValidationError(self.env._("The details are at most %s characters long.", MAX_DESCRIPTION))
+        priority = DEFAULT_PRIORITY if priority is None else priority
+        if priority not in dict(priority_selection(self.env)):
+            raise ValidationError(self.env._("Unknown priority."))
+        # sudo: customers cannot create requests; the asset, the caller and every value were checked above,
+        # and only these fields are written
+        return (
+            self.sudo()
+            .with_company(equipment.company_id or self.env.company)
+            .create(
+                {
+                    "name": name.strip(),
+                    "description": plaintext2html(description.strip()) if description else False,
+                    "priority": priority,
+                    "equipment_id": equipment.id,
+                    "maintenance_type": "corrective",
+                }
+            )
+            .with_env(self.env)
+        )

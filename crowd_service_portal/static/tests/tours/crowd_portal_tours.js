@@ -6,6 +6,7 @@ registry.category("web_tour.tours").add("crowd_expert_tour", {
     steps: () => [
         { trigger: ".o_crowd_offer .o_crowd_why li", content: "the offer explains why" },
         { trigger: ".o_crowd_accept", run: "click" },
+        { trigger: ".o_crowd_job input[name=eta_minutes]", run: "edit 25" },
         { trigger: ".o_crowd_job .o_crowd_en_route", run: "click" },
         { trigger: ".o_crowd_job_state:contains(En Route)" },
         { trigger: ".o_crowd_check_in input[name=latitude]", run: "edit 46.948" },
@@ -18,13 +19,15 @@ registry.category("web_tour.tours").add("crowd_expert_tour", {
     ],
 });
 
-// The customer: report a problem on their equipment and see it tracked.
+// The customer: report a problem on their equipment and land on the tracking page of its first visit.
 registry.category("web_tour.tours").add("crowd_customer_request_tour", {
     steps: () => [
         { trigger: ".o_crowd_service_new input[name=name]", run: "edit Conveyor stopped on line 3" },
         { trigger: ".o_crowd_service_new textarea[name=description]", run: "edit Red light on panel 3" },
+        { trigger: ".o_crowd_service_new select[name=priority]", run: "select 3" },
         { trigger: ".o_crowd_service_new button[type=submit]", run: "click" },
         { trigger: ".o_crowd_service h4:contains(Conveyor stopped)" },
+        { trigger: ".o_crowd_service .o_crowd_timeline li" },
     ],
 });
 
