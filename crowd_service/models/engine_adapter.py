@@ -729,6 +729,8 @@ class CrowdDispatchEngine(models.AbstractModel):
             return formatLang(env, float(params.get(key) or 0.0), digits=0)
 
         if code == "lookahead":
+            if wait_until:  # the minutes left, not those at the decision
+                params["wait_min"] = max((wait_until - now).total_seconds() / 60.0, 0.0)
             if params.get("gain_min") is None:
                 return env._(
                     "Waiting %(wait)s min for an expert finishing nearby: nobody qualified is free now.",

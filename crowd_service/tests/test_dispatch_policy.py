@@ -147,6 +147,9 @@ class TestDispatchPolicy(CrowdDispatchCase):
         gain = job.wait_params["gain_min"]
         self.assertGreater(gain, 40)
         self.assertIn(f"{round(gain)} min sooner", job.wait_reason)
+        with self.at(4):
+            job.invalidate_recordset(["wait_reason"])
+            self.assertTrue(job.wait_reason.startswith("Waiting 6 min"), "the minutes left")
         # another job does not wait for the same expert: Ben is reserved
         other = self.job(name="Second lift")
         self.assertNotEqual(other.waiting_expert_id, ben)
@@ -423,3 +426,17 @@ class TestDispatchPolicy(CrowdDispatchCase):
             self.assertEqual(job.next_check_at, self.now)
             self.run_cron()
             self.assertEqual(self.pending(job).expert_id, otto)
+
+    def test_urgent_jobs_first_when_an_expert_frees_up(self):
+        self.rule.defer = False
+        ben = self.expert("Busy Ben", km=2.0)
+        visit = self.busy(ben, km=1.0, ends_in_min=120)
+        normal = self.job(priority="2", sla_min=480, name="Normal lift")
+        urgent = self.job(priority="3", sla_min=60, name="Urgent lift")
+        self.assertEqual((normal.wait_code, urgent.wait_code), ("no_candidate", "no_candidate"))
+        with self.at(30):
+            visit.action_complete()
+            self.run_cron()
+        self.assertEqual(self.pending(urgent).expert_id, ben, "the urgent job is decided first")
+        self.assertFalse(self.pending(normal), "Ben holds an offer: the normal job waits for the next one")
+        self.assertEqual(normal.wait_code, "no_candidate")
