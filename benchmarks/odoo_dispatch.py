@@ -6,10 +6,12 @@ Runs against an Odoo 18 database where crowd_service is installed:
     python3 benchmarks/odoo_dispatch.py -d DB --addons-path=/opt/odoo18/addons,. [-n 200]
 
 The first run creates (and commits) a benchmark region: 10,000 experts spread over 200 x 200 km with
-skills and certificates, 1,000 open requests (background load), and a dispatch rule for the benchmark
-category. Then it creates N urgent requests one by one, each auto-dispatched by the matching rule, and
-measures create() + flush (offers, messages and notifications written). Every measured request is
-rolled back. The last line printed is JSON. Target (DESIGN.md): p95 <= 200 ms with 10,000 experts.
+skills and certificates, 1,000 visits under way (their experts busy until a planned end within two
+hours), 5,000 past visits the dispatch learns from, and a dispatch rule for the benchmark category.
+Then it creates N urgent requests one by one, each auto-dispatched by the matching rule through the
+dispatch policy, and measures create() + flush (offers, messages and notifications written). Every
+measured request is rolled back. The last line printed is JSON. The engine is imported from the
+checkout (PYTHONPATH=.) or the installed package. Target (DESIGN.md): p95 <= 200 ms with 10,000 experts.
 """
 
 import argparse

@@ -165,8 +165,6 @@ class CrowdDispatchOffer(models.Model):
             subtype_xmlid="mail.mt_note",
         )
         offer.expert_id._bus_send("crowd_offer", offer._crowd_bus_payload())
-        # the expert's offers for other jobs are withdrawn and those jobs decided again (dispatch policy)
-        job._crowd_after_accept(offer.expert_id, now)
         return True
 
     def action_decline(self, reason=None):

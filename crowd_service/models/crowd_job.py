@@ -436,6 +436,8 @@ class CrowdJob(models.Model):
                 job.request_id.sudo().user_id = user
             if user:
                 job.sudo().message_subscribe(partner_ids=expert.ids)
+            # the expert's offers for other jobs are withdrawn and those jobs decided again (dispatch policy)
+            job._crowd_after_accept(expert, now)
         return True
 
     def _crowd_escalate(self, reason, now=None):
@@ -610,8 +612,9 @@ class CrowdJob(models.Model):
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
     def _crowd_after_accept(self, expert, now):
-        """``expert`` accepted this job: their pending offers for other jobs are withdrawn (when the rule
-        says so), and those jobs, and the jobs that waited for this expert, are decided again at once."""
+        """``expert`` accepted this job (or a dispatcher assigned them): their pending offers for other jobs
+        are withdrawn (when the rule says so), and those jobs, and the jobs that waited for this expert, are
+        decided again at once."""
         self.ensure_one()
         job = self.sudo()
         settings = self.env["crowd.dispatch.engine"]._rule_for(job)._dispatch_settings()

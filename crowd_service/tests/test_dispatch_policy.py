@@ -440,3 +440,16 @@ class TestDispatchPolicy(CrowdDispatchCase):
         self.assertEqual(self.pending(urgent).expert_id, ben, "the urgent job is decided first")
         self.assertFalse(self.pending(normal), "Ben holds an offer: the normal job waits for the next one")
         self.assertEqual(normal.wait_code, "no_candidate")
+
+    def test_manual_assignment_also_withdraws_the_experts_other_offers(self):
+        self.rule.write({"one_open_offer_per_expert": False, "stagger": False})
+        anna = self.expert("Anna", km=1.0, kind="employee")
+        bert = self.expert("Bert", km=3.0, kind="employee")
+        self.rule.auto_dispatch = False
+        first = self.job()
+        self.rule.auto_dispatch = True
+        second = self.job(name="Second lift")
+        self.assertEqual(second.offer_ids.expert_id, anna)
+        first.with_user(self.dispatcher)._crowd_assign_manual(anna)
+        self.assertEqual(second.offer_ids.filtered(lambda o: o.expert_id == anna).state, "withdrawn")
+        self.assertEqual(self.pending(second).expert_id, bert)
