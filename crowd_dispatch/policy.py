@@ -11,6 +11,8 @@ The caller's side of the contract:
 
 - an expert on a job is in the pool at the job's site with ``busy_until`` = the job's planned
   end (past its planned end but not done: a few minutes after ``now``);
+- with ``one_open_offer_per_expert``, an expert holding an open offer for another job is in the
+  pool with ``load = capacity``;
 - call :func:`decide` when a job arrives, when an offer is answered or expires, at the
   decision's ``wait_until``, and for every waiting job when an expert frees up or comes
   online (event-driven, no polling); a deferred job needs no call before ``wait_until``
