@@ -7,6 +7,7 @@ run by hand at the moments its triggers ask for.
 
 from dataclasses import fields as dataclass_fields
 from datetime import timedelta
+from unittest.mock import patch
 
 import psycopg2
 from lxml import etree
@@ -15,6 +16,8 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from crowd_dispatch import policy as engine_policy
+from crowd_dispatch import simulate
 from crowd_dispatch.policy import DispatchSettings, settings_table
 
 from .common_dispatch import T0, CrowdDispatchCase, offset
@@ -453,3 +456,21 @@ class TestDispatchPolicy(CrowdDispatchCase):
         first.with_user(self.dispatcher)._crowd_assign_manual(anna)
         self.assertEqual(second.offer_ids.filtered(lambda o: o.expert_id == anna).state, "withdrawn")
         self.assertEqual(self.pending(second).expert_id, bert)
+
+    def test_one_policy_two_callers(self):
+        """Odoo's dispatch calls the engine's decide(), the function the simulator's ``ours`` calls, with the
+        rule's settings, the reserved experts and the learned history."""
+        self.assertIs(simulate.decide, engine_policy.decide)
+        anna = self.expert("Anna", km=1.0)
+        calls = []
+
+        def spy(job, pool, policy, settings, history, now, **kwargs):
+            calls.append((settings, kwargs))
+            return engine_policy.decide(job, pool, policy, settings, history, now, **kwargs)
+
+        with patch("odoo.addons.crowd_service.models.engine_adapter.decide", spy):
+            job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, anna)
+        (settings, kwargs) = calls[0]
+        self.assertEqual(settings, self.rule._dispatch_settings())
+        self.assertEqual(set(kwargs), {"reserved", "learning"})
