@@ -78,7 +78,7 @@ import numpy as np
 from .errors import InvalidInput
 from .geo import haversine_km
 from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
-from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert
+from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert, offers_to_withdraw
 from .pool import ExpertPool
 from .scenario import load, validate
 
@@ -95,7 +95,9 @@ OVERDUE_STEP_MIN = 5.0  # an expert past their planned end looks busy this much 
 URGENT, NORMAL = 3, 1
 # The settings the simulator's ``ours`` runs with: the engine defaults (no private copy).
 OURS_SETTINGS = DispatchSettings()
-LEVERS = ("lookahead", "stagger", "defer", "sla_widening", "learned_acceptance", "learned_travel", "reask")
+# What ``--without`` switches off: every on/off setting, plus re-asking and the asset re-scoring.
+SWITCHES = tuple(f.name for f in fields(DispatchSettings) if f.metadata["type"] == "bool")
+LEVERS = (*SWITCHES, "reask", "asset")
 
 
 def ours_policy(scenario, top_n=OURS_TOP_N, staged_pools=False):
@@ -576,10 +578,9 @@ class Simulation:
         self._schedule_overdue(expert, t)
         for other_eid in list(job.pending):  # the job's other offers are withdrawn
             self._close(job, other_eid, t, OfferState.WITHDRAWN)
-        if self.mech["withdraw_on_accept"]:
-            for other_id in list(expert.open_offers):
-                other = self.jobs[other_id]
-                self._close(other, eid, t, OfferState.WITHDRAWN)
+        if self.mech["withdraw_on_accept"] and (self.policy == "nearest" or self.settings.withdraw_on_accept):
+            for other_id, _ in offers_to_withdraw(eid, [(job_id, eid) for job_id in sorted(expert.open_offers)]):
+                self._close(self.jobs[other_id], eid, t, OfferState.WITHDRAWN)
                 self.push(t, "redispatch", other_id)
         self._sync(expert)
 
@@ -663,13 +664,16 @@ def gini(values):
 
 
 def settings_without(*levers):
-    """OURS_SETTINGS with the named levers off (``reask`` sets ``reask_after_min`` to 0)."""
-    unknown = [lever for lever in levers if lever not in {f.name for f in fields(DispatchSettings)}]
+    """OURS_SETTINGS with the named :data:`LEVERS` off (``reask``: never re-ask; ``asset``: no asset weight)."""
+    unknown = [lever for lever in levers if lever not in LEVERS]
     if unknown:
-        raise InvalidInput("without", f"unknown lever {unknown[0]!r}")
-    flags = [lever for lever in levers if lever != "reask_after_min"]
-    settings = OURS_SETTINGS.without(*flags)
-    return replace(settings, reask_after_min=0.0) if "reask_after_min" in levers else settings
+        raise InvalidInput("without", f"unknown lever {unknown[0]!r}; one of {', '.join(LEVERS)}")
+    settings = OURS_SETTINGS.without(*(lever for lever in levers if lever in SWITCHES))
+    if "reask" in levers:
+        settings = replace(settings, reask_after_min=0.0)
+    if "asset" in levers:
+        settings = replace(settings, asset_weight=0.0)
+    return settings
 
 
 def simulate(scenario, policy, seed=None, top_n=OURS_TOP_N, settings=None, staged_pools=False):
@@ -688,7 +692,7 @@ def main(argv=None):
     ap.add_argument("--policy", choices=["ours", "nearest"], default="ours")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--top-n", type=int, default=OURS_TOP_N, help="offers sent at once by 'ours'")
-    ap.add_argument("--without", nargs="*", default=[], help="levers of 'ours' to switch off, e.g. lookahead defer")
+    ap.add_argument("--without", nargs="*", default=[], help=f"levers of 'ours' to switch off: {', '.join(LEVERS)}")
     args = ap.parse_args(argv)
     try:
         settings = settings_without(*args.without)

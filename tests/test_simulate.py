@@ -185,3 +185,13 @@ def test_demand_and_the_first_experts_do_not_depend_on_the_supply():
         (j.created, j.lat, j.skills, j.actual_service_min) for j in jobs_l
     ]
     assert [e.expert for e in experts_s] == [e.expert for e in experts_l[: len(experts_s)]]
+
+
+def test_settings_without_switches_levers_off():
+    from crowd_dispatch.simulate import OURS_SETTINGS, settings_without  # noqa: PLC0415
+
+    off = settings_without("lookahead", "reask", "asset")
+    assert (off.lookahead, off.reask_after_min, off.asset_weight) == (False, 0.0, 0.0)
+    assert off.stagger is OURS_SETTINGS.stagger is True
+    with pytest.raises(InvalidInput):
+        settings_without("lookahead_horizon_min")
