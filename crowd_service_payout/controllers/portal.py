@@ -28,26 +28,27 @@ class CrowdPayoutPortal(CustomerPortal):
         if not Payout.has_access("read"):
             return request.redirect("/my")
         domain = self._crowd_payout_domain()
-        count = Payout.search_count(domain)
-        pager = portal_pager(url="/my/payouts", total=count, page=page, step=self._payouts_per_page)
-        payouts = Payout.search(domain, limit=self._payouts_per_page, offset=pager["offset"])
-        values = self._prepare_portal_layout_values()
-        values.update(
-            {
-                "payouts": payouts,
-                "pager": pager,
-                "page_name": "crowd_payout",
-                "default_url": "/my/payouts",
-            }
+        pager = portal_pager(
+            url="/my/payouts", total=Payout.search_count(domain), page=page, step=self._payouts_per_page
         )
+        payouts = Payout.search(domain, limit=self._payouts_per_page, offset=pager["offset"])
+        request.session["my_crowd_payouts_history"] = payouts.ids[:100]
+        values = self._prepare_portal_layout_values()
+        values.update({"payouts": payouts, "pager": pager, "page_name": "crowd_payout", "default_url": "/my/payouts"})
         return request.render("crowd_service_payout.portal_my_crowd_payouts", values)
 
-    @http.route(["/my/payouts/<int:payout_id>"], type="http", auth="user", website=True)
+    @http.route(["/my/payouts/<int:payout_id>"], type="http", auth="public", website=True)
     def portal_my_crowd_payout(self, payout_id, access_token=None, **kw):
         try:
             payout_sudo = self._document_check_access("crowd.payout", payout_id, access_token)
         except (AccessError, MissingError):
-            return request.redirect("/my")
-        values = self._prepare_portal_layout_values()
-        values.update({"payout": payout_sudo, "page_name": "crowd_payout"})
+            # the same answer for another expert's payout and for an unknown id
+            return request.not_found()
+        values = self._get_page_view_values(
+            payout_sudo,
+            access_token,
+            {"payout": payout_sudo, "page_name": "crowd_payout"},
+            "my_crowd_payouts_history",
+            False,
+        )
         return request.render("crowd_service_payout.portal_my_crowd_payout", values)

@@ -1,6 +1,9 @@
 from . import (
     account_move,
+    account_move_line,
+    account_partial_reconcile,
     crowd_dispatch_offer,
+    crowd_job,
     crowd_payout,
     crowd_service_package,
     maintenance_equipment,

@@ -1,35 +1,33 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .maintenance_request import PAYOUT_READERS
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    crowd_payout_ids = fields.One2many("crowd.payout", "move_id", string="Crowd Payouts")
-    crowd_payout_count = fields.Integer(compute="_compute_crowd_payout_count", string="Payout Count")
+    # groups: accountants without rights on payouts read bills all the same
+    crowd_payout_ids = fields.One2many("crowd.payout", "move_id", string="Crowd Payouts", groups=PAYOUT_READERS)
+    crowd_payout_count = fields.Integer(
+        compute="_compute_crowd_payout_count", string="Payout Count", groups=PAYOUT_READERS
+    )
 
     @api.depends("crowd_payout_ids")
     def _compute_crowd_payout_count(self):
         for move in self:
             move.crowd_payout_count = len(move.crowd_payout_ids)
 
-    def _compute_payment_state(self):
-        res = super()._compute_payment_state()
-        # keep payouts in step with their bill (paid, or back to billed when a payment is undone)
-        bills = self.filtered(lambda m: m.id and m.move_type == "in_invoice")
-        if bills:
-            bills.sudo().crowd_payout_ids._sync_payment()  # sudo: accountant may not read payouts
-        return res
-
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()
-        self.sudo().crowd_payout_ids._sync_payment()  # sudo: payment by an accountant without payout rights
+        # sudo: the accountant who pays the bill may have no rights on payouts
+        self.sudo().crowd_payout_ids.filtered(lambda p: p.state == "billed")._write_workflow({"state": "paid"})
         return res
 
     def _post(self, soft=True):
-        # A bill reset to draft released its payouts; re-posting it must not pay them twice.
-        lines = self.invoice_line_ids.filtered("crowd_payout_origin_id")
-        for line in lines:
+        # A bill reset to draft released its payouts; posting it again takes them back, unless
+        # they were billed elsewhere meanwhile: a payout is never on two bills.
+        for line in self.invoice_line_ids.filtered("crowd_payout_origin_id"):
             payout = line.crowd_payout_origin_id.sudo()  # sudo: consistency check on the bill's origin
             if payout.move_line_id == line:
                 continue
@@ -40,10 +38,10 @@ class AccountMove(models.Model):
                         "remove the line before posting.",
                         line=line.name,
                         payout=payout.name,
-                        state=dict(payout._fields["state"].selection)[payout.state],
+                        state=dict(payout._fields["state"]._description_selection(self.env))[payout.state],
                     )
                 )
-            payout.with_context(crowd_payout_system=True).write({"state": "billed", "move_line_id": line.id})
+            payout._write_workflow({"state": "billed", "move_line_id": line.id})
         return super()._post(soft=soft)
 
     def button_draft(self):
@@ -64,17 +62,5 @@ class AccountMove(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_payout")
         action["domain"] = [("move_id", "=", self.id)]
+        action["context"] = {}
         return action
-
-
-class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
-
-    crowd_payout_origin_id = fields.Many2one(
-        "crowd.payout", string="Crowd Payout", readonly=True, copy=False, index="btree_not_null"
-    )
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_release_crowd_payouts(self):
-        payouts = self.env["crowd.payout"].sudo().search([("move_line_id", "in", self.ids)])
-        payouts._release_from_bill()  # sudo: removing a line from a draft bill frees its payout

@@ -13,7 +13,7 @@ class CrowdDispatchOffer(models.Model):
         with_distance = offers.filtered("distance_km")
         if with_distance and Package.search_count([("travel_per_km", ">", 0)], limit=1):
             for offer in with_distance:
-                pay = offer.request_id._crowd_expected_pay(offer.expert_id)
+                pay = offer.job_id._crowd_expected_pay(offer.expert_id)
                 if offer.currency_id.compare_amounts(pay, offer.expected_pay):
                     offer.sudo().expected_pay = pay  # sudo: a computed figure on a read-only field
         return offers

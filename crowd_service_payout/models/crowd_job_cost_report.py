@@ -8,6 +8,7 @@ class CrowdJobCostReport(models.Model):
     _auto = False
     _order = "date desc, id desc"
 
+    job_id = fields.Many2one("crowd.job", readonly=True)
     request_id = fields.Many2one("maintenance.request", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -24,32 +25,29 @@ class CrowdJobCostReport(models.Model):
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         cost = SQL(
-            """CASE WHEN pay.amount IS NOT NULL THEN pay.amount
+            """CASE WHEN pay.amount_company IS NOT NULL THEN pay.amount_company
                     ELSE COALESCE(NULLIF(p.crowd_cost_per_job, 0), c.crowd_internal_cost_per_job, 0) END"""
         )
         self.env.cr.execute(
             SQL(
                 """CREATE OR REPLACE VIEW %(table)s AS (
-                SELECT r.id AS id,
-                       r.id AS request_id,
-                       r.company_id AS company_id,
+                SELECT j.id AS id,
+                       j.id AS job_id,
+                       j.request_id AS request_id,
+                       j.company_id AS company_id,
                        c.currency_id AS currency_id,
-                       r.crowd_expert_id AS expert_id,
+                       j.expert_id AS expert_id,
                        p.crowd_kind AS expert_kind,
                        CASE WHEN p.crowd_kind IN ('partner', 'freelance') THEN 'crowd' ELSE 'own' END AS source,
-                       COALESCE(r.crowd_done_at::date, r.close_date, r.request_date) AS date,
+                       COALESCE(j.done_at, j.create_date)::date AS date,
                        %(cost)s AS cost,
                        %(cost)s AS cost_per_job,
                        1 AS job_count
-                  FROM maintenance_request r
-                  JOIN res_company c ON c.id = r.company_id
-             LEFT JOIN maintenance_stage s ON s.id = r.stage_id
-             LEFT JOIN res_partner p ON p.id = r.crowd_expert_id
-             LEFT JOIN (SELECT request_id, SUM(amount_company) AS amount
-                          FROM crowd_payout
-                         WHERE state NOT IN ('rejected', 'cancelled')
-                      GROUP BY request_id) pay ON pay.request_id = r.id
-                 WHERE r.crowd_dispatch_state = 'done' OR (r.crowd_expert_id IS NULL AND s.done)
+                  FROM crowd_job j
+                  JOIN res_company c ON c.id = j.company_id
+             LEFT JOIN res_partner p ON p.id = j.expert_id
+             LEFT JOIN crowd_payout pay ON pay.job_id = j.id AND pay.state NOT IN ('rejected', 'cancelled')
+                 WHERE j.state = 'done'
             )""",
                 table=SQL.identifier(self._table),
                 cost=cost,

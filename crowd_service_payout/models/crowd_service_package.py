@@ -33,7 +33,7 @@ class CrowdServicePackage(models.Model):
     crowd_tier = fields.Selection(
         selection=lambda self: self.env["res.partner"]._fields["crowd_tier"].selection, string="Tier"
     )
-    skill_id = fields.Many2one("crowd.skill", string="Skill", help="Matches requests requiring this skill.")
+    skill_id = fields.Many2one("crowd.skill", string="Skill", help="Matches jobs requiring this skill.")
     equipment_category_id = fields.Many2one("maintenance.equipment.category", string="Equipment Category")
     maintenance_type = fields.Selection(
         [("corrective", "Corrective"), ("preventive", "Preventive")], string="Maintenance Type"
@@ -69,17 +69,18 @@ class CrowdServicePackage(models.Model):
                 )
 
     # ------------------------------------------------------------------ matching
-    def _match_score(self, request, expert):
-        """Number of criteria of this package matched by (request, expert), or -1 when one of
-        its criteria does not match."""
+    def _match_score(self, job, expert):
+        """Number of criteria of this package matched by (job, expert), or -1 when one of its
+        criteria does not match."""
         self.ensure_one()
+        request = job.request_id
         checks = {
             "crowd_tier": lambda: self.crowd_tier == expert.crowd_tier,
-            "skill_id": lambda: self.skill_id in request.crowd_required_skill_ids.skill_id,
+            "skill_id": lambda: self.skill_id in job.required_skill_ids.skill_id,
             "equipment_category_id": lambda: self.equipment_category_id
-            in (request.category_id | request.equipment_id.category_id),
+            in (request.category_id | job.equipment_id.category_id),
             "maintenance_type": lambda: self.maintenance_type == request.maintenance_type,
-            "company_id": lambda: self.company_id == request.company_id,
+            "company_id": lambda: self.company_id == job.company_id,
         }
         score = 0
         for fname in MATCH_CRITERIA:
@@ -90,13 +91,13 @@ class CrowdServicePackage(models.Model):
         return score
 
     @api.model
-    def _find_best(self, request, expert, packages=None):
-        """The most specific active package for an expert's job on a request (or an empty recordset)."""
+    def _find_best(self, job, expert, packages=None):
+        """The most specific active package for an expert's job (or an empty recordset)."""
         if packages is None:
-            packages = self.search([("company_id", "in", [request.company_id.id, False])])
+            packages = self.search([("company_id", "in", [job.company_id.id, False])])
         best, best_key = self.browse(), None
         for package in packages:  # already ordered by sequence, id
-            score = package._match_score(request, expert)
+            score = package._match_score(job, expert)
             if score < 0:
                 continue
             key = (-score, package.sequence, package.id)

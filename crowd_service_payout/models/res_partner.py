@@ -1,11 +1,16 @@
 from odoo import fields, models
 
+from .maintenance_request import PAYOUT_READERS
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    crowd_payout_ids = fields.One2many("crowd.payout", "expert_id", string="Crowd Payouts")
-    crowd_payout_count = fields.Integer(compute="_compute_crowd_payout_count", string="Payout Count")
+    # groups: reading a partner must not fail for internal users without rights on payouts
+    crowd_payout_ids = fields.One2many("crowd.payout", "expert_id", string="Crowd Payouts", groups=PAYOUT_READERS)
+    crowd_payout_count = fields.Integer(
+        compute="_compute_crowd_payout_count", string="Payout Count", groups=PAYOUT_READERS
+    )
 
     def _compute_crowd_payout_count(self):
         counts = dict(self.env["crowd.payout"]._read_group([("expert_id", "in", self.ids)], ["expert_id"], ["__count"]))

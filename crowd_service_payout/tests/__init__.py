@@ -1,1 +1,11 @@
-from . import test_access, test_bills, test_concurrency, test_package, test_payout_approval, test_portal, test_reporting
+from . import (
+    test_access,
+    test_bills,
+    test_concurrency,
+    test_package,
+    test_payout_approval,
+    test_portal,
+    test_regressions,
+    test_reporting,
+    test_rpc,
+)

@@ -5,9 +5,9 @@ from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 
 class CrowdPayoutCommon(AccountTestInvoicingCommon):
-    """Experts, users, packages and helpers to make completed requests.
+    """Experts, users, packages and helpers to make completed jobs.
 
-    Requests are built by setting the crowd fields directly (the dispatch flow is tested in
+    Jobs are built by setting their fields directly (the dispatch flow is tested in
     crowd_service); the payout hook ``_crowd_on_done`` is called as the completing user."""
 
     @classmethod
@@ -102,57 +102,56 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
         return dict(vals, is_crowd_expert=True, crowd_kind=kind, crowd_tier=tier)
 
     @classmethod
-    def _make_request(cls, expert, equipment=None, company=None, **vals):
+    def _make_job(cls, expert, equipment=None, company=None, **vals):
+        """A maintenance request and its visit by ``expert`` (in state assigned unless given)."""
         equipment = equipment if equipment is not None else cls.equipment_router
         company = company or cls.company
         team = cls.env["maintenance.team"].search([("company_id", "in", [company.id, False])], limit=1)
         if not team:
             team = cls.env["maintenance.team"].create({"name": f"Team {company.name}", "company_id": company.id})
-        values = {
-            "maintenance_team_id": team.id,
-            "name": f"Job for {expert.name}",
-            "equipment_id": equipment.id,
-            "category_id": equipment.category_id.id,
-            "company_id": company.id,
-            "maintenance_type": "corrective",
-            "crowd_expert_id": expert.id,
-        }
-        values.update(vals)
-        return (
+        request = (
             cls.env["maintenance.request"]
             .with_company(company)
-            .with_context(crowd_no_auto_dispatch=True)
-            .create(values)
+            .create(
+                {
+                    "maintenance_team_id": team.id,
+                    "name": f"Job for {expert.name}",
+                    "equipment_id": equipment.id,
+                    "category_id": equipment.category_id.id,
+                    "company_id": company.id,
+                    "maintenance_type": "corrective",
+                }
+            )
         )
+        vals = {"expert_id": expert.id, "state": "assigned", **vals}
+        return cls.env["crowd.job"].with_company(company)._crowd_create_for(request, **vals).with_env(cls.env)
 
     @classmethod
-    def _complete(cls, request, user=None):
-        """Run the completion hook as ``user`` (the dispatcher by default)."""
-        request.write({"crowd_done_at": fields.Datetime.now()})
+    def _complete(cls, job, user=None):
+        """Mark the job done and run its completion hook as ``user`` (the dispatcher by default)."""
+        job.sudo().write({"state": "done", "done_at": fields.Datetime.now()})
         user = user or cls.dispatcher
-        request.with_user(user)._crowd_on_done()
-        return request.crowd_payout_ids
+        job.with_user(user)._crowd_on_done()
+        return job.payout_ids
 
     @classmethod
     def _approved_payout(cls, expert, amount=100.0, date=None, company=None, **vals):
-        """A payout already approved (by SQL-free ORM writes), to test billing."""
-        request = cls._make_request(expert, company=company)
+        """A payout already approved (through the workflow write), to test billing."""
+        job = cls._make_job(expert, company=company)
         payout = (
             cls.env["crowd.payout"]
             .with_company(company or cls.company)
             .create(
-                dict(
-                    {
-                        "request_id": request.id,
-                        "expert_id": expert.id,
-                        "amount": amount,
-                        "is_manual": True,
-                        "manual_reason": "test",
-                        "date": date or fields.Date.today(),
-                    },
+                {
+                    "job_id": job.id,
+                    "expert_id": expert.id,
+                    "amount": amount,
+                    "is_manual": True,
+                    "manual_reason": "test",
+                    "date": date or fields.Date.today(),
                     **vals,
-                )
+                }
             )
         )
-        payout.with_context(crowd_payout_system=True).write({"state": "approved"})
+        payout._write_workflow({"state": "approved"})
         return payout

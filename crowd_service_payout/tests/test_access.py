@@ -9,8 +9,8 @@ class TestPayoutAccess(CrowdPayoutCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.own = cls._complete(cls._make_request(cls.expert_freelance))
-        cls.other = cls._complete(cls._make_request(cls.expert_partner))
+        cls.own = cls._complete(cls._make_job(cls.expert_freelance))
+        cls.other = cls._complete(cls._make_job(cls.expert_partner))
 
     def test_approver(self):
         payouts = self.Payout.with_user(self.approver_1).search([("id", "in", (self.own | self.other).ids)])
@@ -30,9 +30,7 @@ class TestPayoutAccess(CrowdPayoutCommon):
         with self.assertRaises(AccessError):
             payout.write({"amount": 1.0, "manual_reason": "x"})
         with self.assertRaises(AccessError):
-            self.Payout.with_user(self.dispatcher).create(
-                {"request_id": self.own.request_id.id, "expert_id": self.expert_freelance.id}
-            )
+            self.Payout.with_user(self.dispatcher).create({"job_id": self._make_job(self.expert_freelance).id})
         with self.assertRaises(AccessError):
             payout.action_approve()
         with self.assertRaises(AccessError):
@@ -78,6 +76,6 @@ class TestPayoutAccess(CrowdPayoutCommon):
             self.own.with_user(self.approver_1).write({"approver_id": self.approver_1.id})
         with self.assertRaisesRegex(UserError, "Use the payout buttons"):
             self.Payout.with_user(self.approver_1).create(
-                {"request_id": self.own.request_id.id, "expert_id": self.expert_partner.id, "state": "approved"}
+                {"job_id": self._make_job(self.expert_partner).id, "state": "approved"}
             )
         self.assertEqual(self.own.state, "to_approve")

@@ -39,7 +39,9 @@ class TestPayoutBills(CrowdPayoutCommon):
                 {
                     "product_id": self.env.ref("crowd_service_payout.product_crowd_service_job").id,
                     "price_unit": 100.0,
-                    "name": f"{f1.request_id.name} – Fiona Freelance – {fields.Date.to_string(f1.date)}",
+                    "name": " – ".join(
+                        (f1.request_id.name, f1.job_id.name, "Fiona Freelance", fields.Date.to_string(f1.date))
+                    ),
                 }
             ],
         )
@@ -77,7 +79,11 @@ class TestPayoutBills(CrowdPayoutCommon):
     def test_wizard_posts_when_configured(self):
         self.company.crowd_payout_auto_post = True
         payout = self._approved_payout(self.expert_freelance)
-        wizard = Form(self.env["crowd.payout.bill.wizard"].with_user(self.approver_1)).save()
+        wizard = Form(
+            self.env["crowd.payout.bill.wizard"]
+            .with_user(self.approver_1)
+            .with_context(active_model="crowd.payout", active_ids=payout.ids)
+        ).save()
         self.assertTrue(wizard.post)
         self.assertEqual(wizard.payout_count, 1)
         action = wizard.action_create_bills()
@@ -86,7 +92,7 @@ class TestPayoutBills(CrowdPayoutCommon):
         # cron bills past months only
         old = self._approved_payout(self.expert_freelance, date=self.last_month)
         current = self._approved_payout(self.expert_freelance)
-        self.env["crowd.payout"].with_context(crowd_payout_no_commit=True)._cron_create_bills()
+        self.env["crowd.payout"]._cron_create_bills()
         self.assertEqual(old.state, "billed")
         self.assertEqual(current.state, "approved")
 
@@ -148,14 +154,12 @@ class TestPayoutBills(CrowdPayoutCommon):
     def test_other_currency(self):
         eur = self.setup_other_currency("EUR")
         self.package_technician.currency_id = eur
-        payout = self._complete(self._make_request(self.expert_freelance))
+        payout = self._complete(self._make_job(self.expert_freelance))
         self.assertEqual(payout.currency_id, eur)
         self.assertEqual(payout.amount, 100.0)
         self.assertAlmostEqual(payout.amount_company, 50.0)  # rate 2.0 in the test setup
         # expected pay shown on offers is in the company currency
-        self.assertAlmostEqual(
-            self._make_request(self.expert_freelance)._crowd_expected_pay(self.expert_freelance), 50.0
-        )
+        self.assertAlmostEqual(self._make_job(self.expert_freelance)._crowd_expected_pay(self.expert_freelance), 50.0)
         payout.with_user(self.approver_1).action_approve()
         bill = self._bill(payout)
         self.assertEqual(bill.currency_id, eur)
@@ -169,7 +173,7 @@ class TestPayoutBills(CrowdPayoutCommon):
             {"name": "Company 2 rate", "amount": 70.0, "company_id": company_2.id, "crowd_tier": "technician"}
         )
         equipment = self.env["maintenance.equipment"].create({"name": "C2 lift", "company_id": company_2.id})
-        job = self._make_request(self.expert_freelance, equipment=equipment, company=company_2)
+        job = self._make_job(self.expert_freelance, equipment=equipment, company=company_2)
         payout = self._complete(job)
         self.assertRecordValues(payout, [{"company_id": company_2.id, "package_id": self.company_2_package.id}])
         payout.with_user(self.approver_1).with_company(company_2).action_approve()

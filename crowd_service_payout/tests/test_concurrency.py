@@ -33,22 +33,25 @@ class TestBillingConcurrency(TransactionCase):
                 }
             )
             requests = env["maintenance.request"].create(
-                [{"name": f"H7 race job {i}", "company_id": company.id, "crowd_expert_id": expert.id} for i in range(5)]
+                [{"name": f"H7 race job {i}", "company_id": company.id} for i in range(5)]
+            )
+            jobs = env["crowd.job"].create(
+                [{"request_id": r.id, "expert_id": expert.id, "state": "done"} for r in requests]
             )
             payouts = env["crowd.payout"].create(
                 [
                     {
-                        "request_id": r.id,
+                        "job_id": job.id,
                         "expert_id": expert.id,
                         "amount": 10.0,
                         "is_manual": True,
                         "manual_reason": "race",
                         "date": fields.Date.today(),
                     }
-                    for r in requests
+                    for job in jobs
                 ]
             )
-            payouts.with_context(crowd_payout_system=True).write({"state": "approved"})
+            payouts._write_workflow({"state": "approved"})
             self.ids = {"expert": expert.id, "requests": requests.ids, "payouts": payouts.ids}
         self.addCleanup(self._cleanup)
 
@@ -57,7 +60,7 @@ class TestBillingConcurrency(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             payouts = env["crowd.payout"].browse(self.ids["payouts"]).exists()
             payouts.move_id.unlink()  # draft bills (never posted here); releases the payouts
-            payouts.with_context(crowd_payout_system=True).write({"state": "cancelled", "cancel_reason": "cleanup"})
+            payouts._write_workflow({"state": "cancelled", "cancel_reason": "cleanup"})
             payouts.unlink()
             env["maintenance.request"].browse(self.ids["requests"]).unlink()
             env["res.partner"].browse(self.ids["expert"]).unlink()

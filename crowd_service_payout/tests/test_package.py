@@ -1,5 +1,6 @@
 from psycopg2 import IntegrityError
 
+from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -10,9 +11,9 @@ from .common import CrowdPayoutCommon
 @tagged("post_install", "-at_install")
 class TestServicePackage(CrowdPayoutCommon):
     def test_most_specific_package_wins(self):
-        lift_job = self._make_request(self.expert_partner, equipment=self.equipment_lift)
-        router_job = self._make_request(self.expert_partner, equipment=self.equipment_router)
-        tech_job = self._make_request(self.expert_freelance)
+        lift_job = self._make_job(self.expert_partner, equipment=self.equipment_lift)
+        router_job = self._make_job(self.expert_partner, equipment=self.equipment_router)
+        tech_job = self._make_job(self.expert_freelance)
         # specialist + lift category (2 criteria) beats the generic package
         self.assertEqual(self.Package._find_best(lift_job, self.expert_partner), self.package_specialist_lift)
         # the lift package does not match a router; the specialist has no tier package: generic
@@ -21,7 +22,7 @@ class TestServicePackage(CrowdPayoutCommon):
         self.assertEqual(self.Package._find_best(tech_job, self.expert_freelance), self.package_technician)
 
     def test_sequence_breaks_ties(self):
-        job = self._make_request(self.expert_freelance)
+        job = self._make_job(self.expert_freelance)
         corrective = self.Package.create(
             {"name": "Corrective", "amount": 90.0, "maintenance_type": "corrective", "sequence": 10}
         )
@@ -40,11 +41,11 @@ class TestServicePackage(CrowdPayoutCommon):
             }
         )
         self.assertEqual(self.Package._find_best(job, self.expert_freelance), self.package_technician)
-        job.crowd_required_skill_ids = [(0, 0, {"skill_id": self.skill_lift.id})]
+        job.sudo().required_skill_ids = [Command.create({"skill_id": self.skill_lift.id})]
         self.assertEqual(self.Package._find_best(job, self.expert_freelance), skill_package)
 
     def test_company_criterion_and_archived(self):
-        job = self._make_request(self.expert_freelance)
+        job = self._make_job(self.expert_freelance)
         own = self.Package.create(
             {"name": "Company tech", "amount": 110.0, "crowd_tier": "technician", "company_id": self.company.id}
         )
@@ -53,11 +54,11 @@ class TestServicePackage(CrowdPayoutCommon):
         self.assertEqual(self.Package._find_best(job, self.expert_freelance), self.package_technician)
 
     def test_travel_allowance_and_expected_pay(self):
-        job = self._make_request(self.expert_partner, equipment=self.equipment_lift)
+        job = self._make_job(self.expert_partner, equipment=self.equipment_lift)
         self.assertEqual(job._crowd_expected_pay(self.expert_partner), 250.0)
         offer = self.env["crowd.dispatch.offer"].create(
             {
-                "request_id": job.id,
+                "job_id": job.id,
                 "expert_id": self.expert_partner.id,
                 "distance_km": 50.0,
                 "expected_pay": job._crowd_expected_pay(self.expert_partner),
@@ -74,7 +75,7 @@ class TestServicePackage(CrowdPayoutCommon):
 
     def test_expected_pay_without_package(self):
         self.Package.search([]).active = False
-        job = self._make_request(self.expert_freelance)
+        job = self._make_job(self.expert_freelance)
         self.assertEqual(job._crowd_expected_pay(self.expert_freelance), 0.0)
 
     def test_negative_rate_refused(self):

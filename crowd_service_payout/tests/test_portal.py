@@ -20,10 +20,11 @@ class TestPayoutPortal(HttpCase):
         Payout = cls.env["crowd.payout"]
 
         def payout(partner, amount, subject):
-            request = Request.create({"name": subject, "company_id": company.id, "crowd_expert_id": partner.id})
+            request = Request.create({"name": subject, "company_id": company.id})
+            job = cls.env["crowd.job"].create({"request_id": request.id, "expert_id": partner.id, "state": "done"})
             record = Payout.create(
                 {
-                    "request_id": request.id,
+                    "job_id": job.id,
                     "expert_id": partner.id,
                     "amount": amount,
                     "is_manual": True,
@@ -31,7 +32,7 @@ class TestPayoutPortal(HttpCase):
                     "date": fields.Date.today(),
                 }
             )
-            record.with_context(crowd_payout_system=True).write({"state": "approved"})
+            record._write_workflow({"state": "approved"})
             return record
 
         cls.own = payout(expert, 123.0, "H7 own job")
@@ -45,16 +46,36 @@ class TestPayoutPortal(HttpCase):
         self.assertIn("H7 own job", response.text)
         self.assertNotIn(self.other.name, response.text)
         self.assertNotIn("H7 secret job", response.text)
-        # detail: own visible, another expert's refused (redirected to /my)
+        # detail: own visible; another expert's and an unknown id get the same 404, with or
+        # without a (wrong) access token, never a 500
         response = self.url_open(f"/my/payouts/{self.own.id}")
         self.assertEqual(response.status_code, 200)
         self.assertIn("H7 own job", response.text)
-        response = self.url_open(f"/my/payouts/{self.other.id}", allow_redirects=False)
-        self.assertIn(response.status_code, (302, 303))
-        self.assertTrue(response.headers["Location"].endswith("/my"))
+        unknown = self.other.id + 1000
+        for url in (
+            f"/my/payouts/{self.other.id}",
+            f"/my/payouts/{self.other.id}?access_token=x",
+            f"/my/payouts/{unknown}",
+            f"/my/payouts/{unknown}?access_token=x",
+        ):
+            response = self.url_open(url, allow_redirects=False)
+            self.assertEqual(response.status_code, 404, url)
+            self.assertNotIn("H7 secret job", response.text)
         # home counter counts own payouts only
         response = self.make_jsonrpc_request("/my/counters", {"counters": ["crowd_payout_count"]})
         self.assertEqual(response, {"crowd_payout_count": 1})
+
+    def test_access_token_link(self):
+        """An e-mailed link carries the payout's access token: it opens the payout without a
+        login; the token of one payout opens no other."""
+        url = self.own.get_portal_url()
+        self.assertIn("access_token=", url)
+        response = self.url_open(url)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("H7 own job", response.text)
+        response = self.url_open(f"/my/payouts/{self.other.id}?access_token={self.own.access_token}")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotIn("H7 secret job", response.text)
 
     def test_anonymous_redirected_to_login(self):
         response = self.url_open("/my/payouts", allow_redirects=False)

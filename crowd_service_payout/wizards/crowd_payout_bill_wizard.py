@@ -9,46 +9,39 @@ class CrowdPayoutBillWizard(models.TransientModel):
     payout_ids = fields.Many2many(
         "crowd.payout",
         string="Payouts",
-        domain=[("state", "=", "approved")],
-        help="Approved payouts to bill; they are grouped per vendor, currency and month.",
-    )
-    date_to = fields.Date(
-        string="Jobs Up To",
-        help="Only bill payouts of jobs done on or before this date (when no payouts are selected).",
+        help="The selected payouts; the approved, unbilled ones among them are billed, grouped per vendor, "
+        "currency and month. Nothing else is billed.",
     )
     post = fields.Boolean(string="Post Bills", default=lambda self: self.env.company.crowd_payout_auto_post)
-    payout_count = fields.Integer(compute="_compute_payout_count")
+    payout_count = fields.Integer(string="Payouts to Bill", compute="_compute_payout_count")
 
     @api.model
     def default_get(self, fields_list):
         res = super().default_get(fields_list)
         if self.env.context.get("active_model") == "crowd.payout" and self.env.context.get("active_ids"):
-            payouts = self.env["crowd.payout"].browse(self.env.context["active_ids"])
-            res["payout_ids"] = [Command.set(payouts.filtered(lambda p: p.state == "approved").ids)]
+            res["payout_ids"] = [Command.set(self.env.context["active_ids"])]
         return res
 
-    @api.depends("payout_ids", "date_to")
+    @api.depends("payout_ids")
     def _compute_payout_count(self):
         for wizard in self:
-            wizard.payout_count = len(wizard._get_payouts())
+            wizard.payout_count = len(wizard._billable_payouts())
 
-    def _get_payouts(self):
+    def _billable_payouts(self):
         self.ensure_one()
-        if self.payout_ids:
-            return self.payout_ids.filtered(lambda p: p.state == "approved")
-        domain = [("state", "=", "approved"), ("company_id", "in", self.env.companies.ids)]
-        if self.date_to:
-            domain.append(("date", "<=", self.date_to))
-        return self.env["crowd.payout"].search(domain)
+        return self.payout_ids.filtered(lambda p: p.state == "approved" and not p.move_line_id)
 
     def action_create_bills(self):
+        """Bill exactly the selected payouts that can be billed; refuse when none can."""
         self.ensure_one()
-        payouts = self._get_payouts()
+        payouts = self._billable_payouts()
         if not payouts:
-            raise UserError(self.env._("There are no approved payouts to bill."))
+            raise UserError(
+                self.env._("None of the selected payouts can be billed: only approved, unbilled payouts can.")
+            )
         moves = payouts._create_bills(post=self.post)
         if not moves:
-            raise UserError(self.env._("These payouts are already being billed or were billed meanwhile."))
+            raise UserError(self.env._("These payouts were billed meanwhile."))
         action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_in_invoice_type")
         action["domain"] = [("id", "in", moves.ids)]
         action["context"] = {"default_move_type": "in_invoice"}
