@@ -92,7 +92,10 @@ class CrowdDispatchEngine(models.AbstractModel):
     def _job(self, job):
         if not job.latitude and not job.longitude:
             raise UserError(self.env._("Job %s has no site position: set the site's coordinates first.", job.name))
-        created = job.requested_at or job.create_date or job._crowd_now()
+        now = job._crowd_now()
+        # never after the dispatch clock (clock skew, a demo job dated by the wall clock): the engine's
+        # pool cascade counts from the creation, which cannot lie in the future
+        created = min(job.requested_at or job.create_date or now, now)
         deadline = job.sla_deadline or created + timedelta(minutes=job._crowd_sla_minutes())
         try:
             return Job(

@@ -474,3 +474,12 @@ class TestDispatchPolicy(CrowdDispatchCase):
         (settings, kwargs) = calls[0]
         self.assertEqual(settings, self.rule._dispatch_settings())
         self.assertEqual(set(kwargs), {"reserved", "learning"})
+
+    def test_a_job_dated_after_the_dispatch_clock(self):
+        """A job reported "later" than the dispatch clock (clock skew, demo data) is dispatched from now."""
+        self.rule.write({"partner_delay_min": 10, "crowd_delay_min": 20, "auto_dispatch": False})
+        anna = self.expert("Anna", km=1.0)  # crowd: her pool opens 20 min after the report
+        job = self.job()
+        job.sudo().write({"requested_at": self.now + timedelta(days=30)})
+        job.with_user(self.dispatcher).action_dispatch()
+        self.assertEqual(job.offer_ids.expert_id, anna, "the SLA widening opened the crowd pool now")
