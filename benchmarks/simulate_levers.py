@@ -11,13 +11,11 @@ Cells: urgent on site within 60 minutes (mean over the seeds), in points of shar
 
 import argparse
 import json
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from crowd_dispatch.scenario import load  # noqa: E402
 from crowd_dispatch.simulate import OURS_SETTINGS, simulate  # noqa: E402

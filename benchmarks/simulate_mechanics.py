@@ -7,12 +7,10 @@ row switches one more on, in the order of :data:`ORDER`. Both policies, same see
 """
 
 import argparse
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from crowd_dispatch.scenario import load  # noqa: E402
 from crowd_dispatch.simulate import simulate  # noqa: E402

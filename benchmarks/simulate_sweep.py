@@ -18,12 +18,10 @@ a PNG plot (``--plot``, default docs/simulate_sweep.png); the last line is one J
 
 import argparse
 import json
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from crowd_dispatch.scenario import load  # noqa: E402
 from crowd_dispatch.simulate import settings_without, simulate  # noqa: E402

@@ -66,11 +66,32 @@ class CrowdDispatchOffer(models.Model):
     ]
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) runs schema hooks
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         # Exactly once: the database refuses a second accepted offer for the same job.
         self.env.cr.execute(
             """CREATE UNIQUE INDEX IF NOT EXISTS crowd_dispatch_offer_one_accepted
                ON crowd_dispatch_offer (job_id) WHERE state = 'accepted'"""
         )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Offers are made by the dispatch engine (as the system); whoever else may create one (crowd
+        managers, by access rights) makes a pending offer that the expert still has to answer."""
+        if not self.env.su and any(
+            vals.get("state", "pending") != "pending" or vals.get("responded_at") or vals.get("decline_reason")
+            for vals in vals_list
+        ):
+            raise AccessError(self.env._("A new offer is pending: the expert answers it."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        """An offer changes through its answers (accept, decline) and the dispatch, which write as the system:
+        nobody edits its state, expert, pay or timing by hand."""
+        if not self.env.su:
+            raise AccessError(self.env._("Offers change only when the expert answers or the dispatch moves on."))
+        return super().write(vals)
 
     @api.depends("reason_codes")
     @api.depends_context("lang")

@@ -55,7 +55,8 @@ class CrowdDispatchRule(models.Model):
         help="Commercial partner of the request's site. Empty: every customer.",
     )
     maintenance_type = fields.Selection(
-        [("corrective", "Corrective"), ("preventive", "Preventive")], help="Empty: both types."
+        selection=lambda self: self.env["maintenance.request"]._fields["maintenance_type"].selection,
+        help="Empty: both types.",
     )
     # --- pools and cascade
     use_own = fields.Boolean("Own Technicians", default=True)

@@ -3,7 +3,10 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+# the status and who verified: written by the actions (Verify, Revoke, Reset) and the expiry cron only
+CERTIFICATE_STATUS_FIELDS = {"state", "verified_by_id", "verified_on"}
 
 
 class CrowdExpertCertificate(models.Model):
@@ -104,7 +107,18 @@ class CrowdExpertCertificate(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            vals.get("state", "pending") != "pending" or vals.get("verified_by_id") or vals.get("verified_on")
+            for vals in vals_list
+        ):
+            raise AccessError(self.env._("A new certificate is to verify: use Verify once its document is checked."))
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not self.env.su and vals.keys() & CERTIFICATE_STATUS_FIELDS:
+            raise AccessError(self.env._("A certificate's status changes through Verify, Revoke and Reset to pending."))
         if "expiry_date" in vals:
             vals["reminder_scheduled"] = False
         return super().write(vals)
@@ -128,17 +142,23 @@ class CrowdExpertCertificate(models.Model):
                         date=cert.expiry_date,
                     )
                 )
-        self.write({"state": "verified", "verified_by_id": self.env.user.id, "verified_on": today})
+        self.check_access("write")
+        # sudo: the caller's write access, the state, the document and the dates were checked above
+        self.sudo().write({"state": "verified", "verified_by_id": self.env.user.id, "verified_on": today})
         return True
 
     def action_revoke(self):
         if self.filtered(lambda c: c.state == "revoked"):
             raise UserError(self.env._("This certificate is already revoked."))
-        self.write({"state": "revoked"})
+        self.check_access("write")
+        # sudo: the caller's write access was checked above
+        self.sudo().write({"state": "revoked"})
         return True
 
     def action_reset_pending(self):
-        self.write({"state": "pending", "verified_by_id": False, "verified_on": False})
+        self.check_access("write")
+        # sudo: the caller's write access was checked above
+        self.sudo().write({"state": "pending", "verified_by_id": False, "verified_on": False})
         return True
 
     # ------------------------------------------------------------------ business

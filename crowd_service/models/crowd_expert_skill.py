@@ -1,5 +1,7 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
+
+VERIFIER_FIELDS = {"verified_by_id", "verified_on"}
 
 
 class CrowdExpertSkill(models.Model):
@@ -49,8 +51,15 @@ class CrowdExpertSkill(models.Model):
         if self.level_id and self.level_id.skill_type_id != self.skill_id.skill_type_id:
             self.level_id = False
 
+    def _crowd_check_verifier_fields(self, vals):
+        """Who verified a skill, and when, is recorded from the verifying user: never sent by a client."""
+        if not self.env.su and vals.keys() & VERIFIER_FIELDS:
+            raise AccessError(self.env._("Who verified a skill is recorded when it is verified."))
+
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._crowd_check_verifier_fields(vals)
         for vals in vals_list:
             if vals.get("verified"):
                 vals.setdefault("verified_by_id", self.env.user.id)
@@ -58,6 +67,7 @@ class CrowdExpertSkill(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._crowd_check_verifier_fields(vals)
         if "verified" in vals:
             if vals["verified"]:
                 vals.setdefault("verified_by_id", self.env.user.id)

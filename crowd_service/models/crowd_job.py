@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, clean_context
 
 import crowd_dispatch
 from crowd_dispatch.geo import KM_PER_DEGREE_LAT, geodesic_km
@@ -307,8 +307,16 @@ class CrowdJob(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         """Jobs are created by the system (a request's first visit, a re-dispatch, an escalation):
-        only crowd dispatchers may create one directly."""
+        only crowd dispatchers may create one directly, and only in its first state: the workflow fields
+        (state, expert, timestamps, visit) are the actions' own, whether sent as values or as defaults."""
         self._crowd_check_dispatcher()
+        if not self.env.su:
+            system = self._crowd_system_fields()
+            defaults = {key[8:] for key, value in self.env.context.items() if key.startswith("default_") and value}
+            if any(vals.keys() & system for vals in vals_list) or defaults & system:
+                raise AccessError(
+                    self.env._("A new job starts as new: its workflow fields change through its actions.")
+                )
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].sudo().next_by_code("crowd.job") or "/"
@@ -321,6 +329,29 @@ class CrowdJob(models.Model):
                 self.env._("These job fields change only through the job's actions: %s", ", ".join(sorted(vals)))
             )
         return super().write(vals)
+
+    @api.model
+    def _crowd_system_fields(self):
+        """Fields only the job's actions write (never set at creation by a user)."""
+        return {
+            "state",
+            "expert_id",
+            "offer_ids",
+            "followup_ids",
+            "next_check_at",
+            "eta_at",
+            "checkin_latitude",
+            "checkin_longitude",
+            "checkin_distance_km",
+            "checkin_far",
+            "report",
+            "report_attachment_ids",
+            "resolution",
+            "cancel_reason",
+            "escalation_reason",
+            "done_hook_done",
+            *STATE_TIMESTAMP.values(),
+        }
 
     @api.model
     def _crowd_user_writable_fields(self):
@@ -499,8 +530,13 @@ class CrowdJob(models.Model):
     @api.model
     def _crowd_create_for(self, request, **extra):
         """A new job of ``request`` (system: called after the caller's right to create it was checked)."""
-        # sudo: experts and customers create jobs only through checked actions (request form, escalation)
-        return self.sudo().create(self._crowd_vals_from_request(request, **extra))
+        # sudo: experts and customers create jobs only through checked actions (request form, escalation);
+        # the caller's default_* keys (meant for the request, or forged) must not fill the job's workflow fields
+        return (
+            self.sudo()
+            .with_context(clean_context(self.env.context))
+            .create(self._crowd_vals_from_request(request, **extra))
+        )
 
     def _crowd_auto_dispatch(self, now=None):
         """Dispatch new jobs whose rule dispatches automatically; a dispatch problem hands the job to a
@@ -519,7 +555,8 @@ class CrowdJob(models.Model):
         """One engine decision for this job (start dispatching when new)."""
         self.ensure_one()
         now = now or self._crowd_now()
-        job = self.sudo().with_company(self.company_id)
+        # the caller's default_* keys must not reach the offers the engine creates
+        job = self.sudo().with_company(self.company_id).with_context(clean_context(self.env.context))
         if job.state in ("new", "escalated"):
             job._crowd_set_state("dispatching", now=now)
         if job.state not in OPEN_DISPATCH_STATES:
@@ -528,7 +565,7 @@ class CrowdJob(models.Model):
             rule = self.env["crowd.dispatch.rule"]._find_for_request(job.request_id)
             if rule:
                 job.write({"rule_id": rule.id})
-        return self.env["crowd.dispatch.engine"]._dispatch(job, now)
+        return self.env["crowd.dispatch.engine"].with_context(clean_context(self.env.context))._dispatch(job, now)
 
     def action_dispatch(self):
         """Dispatch now: ask the engine for offers immediately."""
@@ -685,6 +722,7 @@ class CrowdJob(models.Model):
     def action_assign_wizard(self):
         self.ensure_one()
         self._crowd_check_dispatcher()
+        self.check_access("write")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Assign an Expert"),
@@ -948,7 +986,13 @@ class CrowdJob(models.Model):
         return self.customer_id or super()._rating_get_partner()
 
     def rating_apply(self, rate, token=None, rating=None, feedback=None, subtype_xmlid=None, notify_delay_send=False):
-        """Every applied rating (portal form or e-mail token link) feeds the expert's score."""
+        """Every applied rating (portal form or e-mail token link) feeds the expert's score.
+
+        The system applies ratings: ``action_rate`` and the e-mailed rating link call this as superuser
+        after their own checks. Over RPC, whoever can read a rating's token (any internal user) could
+        otherwise overwrite the customer's rating."""
+        if not self.env.su:
+            raise AccessError(self.env._("Only the customer rates a visit, from the visit itself."))
         result = super().rating_apply(
             rate, token=token, rating=rating, feedback=feedback, subtype_xmlid=subtype_xmlid,
             notify_delay_send=notify_delay_send,

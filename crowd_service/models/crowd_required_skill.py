@@ -59,19 +59,35 @@ class CrowdRequiredSkill(models.Model):
             for line in self
         ]
 
+    def _crowd_check_owner_access(self):
+        """A requirement line is edited by those who may edit what it belongs to (the equipment category,
+        the equipment or the request: their access rights and company rules apply)."""
+        if self.env.su:
+            return
+        for line in self:
+            owner = line.category_id or line.equipment_id or line.request_id
+            if owner:
+                owner.check_access("write")
+
     # a job's requirements are set by the system when the job is created or escalated
     @api.model_create_multi
     def create(self, vals_list):
         if any(vals.get("job_id") for vals in vals_list) and not self.env.su:
             raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
-        return super().create(vals_list)
+        lines = super().create(vals_list)
+        lines._crowd_check_owner_access()
+        return lines
 
     def write(self, vals):
         if not self.env.su and (vals.get("job_id") or any(line.job_id for line in self)):
             raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
-        return super().write(vals)
+        self._crowd_check_owner_access()
+        result = super().write(vals)
+        self._crowd_check_owner_access()
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_job_requirement(self):
         if not self.env.su and any(line.job_id for line in self):
             raise AccessError(self.env._("A job's required skills are set by the dispatch system."))
+        self._crowd_check_owner_access()

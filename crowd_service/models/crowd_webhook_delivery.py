@@ -172,6 +172,9 @@ class CrowdWebhookDelivery(models.Model):
     sent_at = fields.Datetime(readonly=True)
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) runs schema hooks
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         # the sender's query: due queued deliveries, oldest first
         tools.create_index(
             self.env.cr,

@@ -131,6 +131,13 @@ class MaintenanceRequest(models.Model):
         jobs._crowd_auto_dispatch(now)
         return requests
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_crowd_visits(self):
+        """Deleting a request deletes its visits: only those who may delete visits may do it (the others
+        cancel the visit instead)."""
+        if not self.env.su:
+            self.crowd_job_ids.check_access("unlink")
+
     # ------------------------------------------------------------------ helpers
     def _crowd_sla_minutes(self):
         """Minutes from creation to the SLA deadline: the matching dispatch rule's value for the priority,

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .crowd_vocabulary import CROWD_KINDS, CROWD_TIERS
 
@@ -153,9 +153,31 @@ class ResPartner(models.Model):
                     self.env._("Give a reason to suspend or offboard the expert %s.", partner.display_name)
                 )
 
+    # ------------------------------------------------------------------ CRUD
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("is_crowd_expert") for vals in vals_list):
+            self._crowd_check_pool_manager()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # anyone with "Contact Creation" writes partners: the expert pool is the crowd dispatchers'
+        if vals.get("is_crowd_expert") or (
+            any(fname.startswith("crowd_") or fname == "is_crowd_expert" for fname in vals)
+            and any(partner.is_crowd_expert for partner in self)
+        ):
+            self._crowd_check_pool_manager()
+        return super().write(vals)
+
+    def _crowd_check_pool_manager(self):
+        if not self.env.su and not self.env.user.has_group("crowd_service.group_crowd_user"):
+            raise AccessError(self.env._("Only crowd dispatchers manage the expert pool."))
+
     # ------------------------------------------------------------------ actions
 
     def _crowd_transition(self, action, reason=None):
+        self._crowd_check_pool_manager()
         sources, target, needs_reason = CROWD_TRANSITIONS[action]
         state_labels = dict(self._fields["crowd_state"]._description_selection(self.env))
         for partner in self:
@@ -218,6 +240,7 @@ class ResPartner(models.Model):
 
     def crowd_set_online(self, online, lat=None, lon=None):
         """Set the online flag (and optionally the current position) and stamp ``crowd_last_seen``."""
+        self._crowd_check_pool_manager()
         vals = {"crowd_online": bool(online), "crowd_last_seen": fields.Datetime.now()}
         if lat is not None:
             vals["partner_latitude"] = lat

@@ -1,6 +1,7 @@
 # pylint: disable=consider-merging-classes-inherited
 # (dispatch extension kept apart from the expert-pool file on purpose: one feature per file)
 from odoo import fields, models
+from odoo.exceptions import AccessError
 
 
 class ResPartner(models.Model):
@@ -28,6 +29,9 @@ class ResPartner(models.Model):
     crowd_kpi_avg_rating = fields.Float("Average Rating", compute="_compute_crowd_kpis")
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) runs schema hooks
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         res = super().init()
         # the dispatch prefilter (engine_adapter._candidate_rows) scans active online experts by position
         self.env.cr.execute(

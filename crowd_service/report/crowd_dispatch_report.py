@@ -1,4 +1,5 @@
 from odoo import fields, models, tools
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..models.crowd_job import JOB_STATES
@@ -35,6 +36,9 @@ class CrowdDispatchReport(models.Model):
     offer_count = fields.Integer("Offers", readonly=True, aggregator="sum")
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) may drop and rebuild the view
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(

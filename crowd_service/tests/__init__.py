@@ -9,3 +9,5 @@ from . import test_dispatch_webhook
 from . import test_dispatch_security
 from . import test_job_rules
 from . import test_dispatch_policy
+from . import test_rpc_security
+from . import test_translations

@@ -1,9 +1,13 @@
+from werkzeug.exceptions import NotFound
+
 from odoo import http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
+
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
 
 
 class CrowdPayoutPortal(CustomerPortal):
@@ -39,11 +43,18 @@ class CrowdPayoutPortal(CustomerPortal):
 
     @http.route(["/my/payouts/<int:payout_id>"], type="http", auth="public", website=True)
     def portal_my_crowd_payout(self, payout_id, access_token=None, **kw):
-        try:
-            payout_sudo = self._document_check_access("crowd.payout", payout_id, access_token)
-        except (AccessError, MissingError):
-            # the same answer for another expert's payout and for an unknown id
-            return request.not_found()
+        payout_sudo = None
+        if 0 < payout_id <= MAX_ID:
+            try:
+                payout_sudo = self._document_check_access("crowd.payout", payout_id, access_token)
+            except (AccessError, MissingError):
+                payout_sudo = None
+        if payout_sudo is None:
+            # another expert's payout and an unknown id get the same answer, which never tells
+            # which ids exist: 404, or the login page when logged out without a valid token
+            if request.env.user._is_public():
+                raise http.SessionExpiredException("Session expired")
+            raise NotFound()
         values = self._get_page_view_values(
             payout_sudo,
             access_token,

@@ -1,5 +1,8 @@
 from odoo import fields, models, tools
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
+
+from odoo.addons.crowd_service.models.crowd_vocabulary import CROWD_KINDS
 
 
 class CrowdJobCostReport(models.Model):
@@ -13,9 +16,7 @@ class CrowdJobCostReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     expert_id = fields.Many2one("res.partner", string="Expert / Technician", readonly=True)
-    expert_kind = fields.Selection(
-        [("employee", "Employee"), ("partner", "Partner"), ("freelance", "Freelance")], readonly=True
-    )
+    expert_kind = fields.Selection(CROWD_KINDS, readonly=True)
     source = fields.Selection([("crowd", "Crowd"), ("own", "Own technicians")], readonly=True)
     date = fields.Date(readonly=True)
     cost = fields.Monetary(readonly=True, aggregator="sum")
@@ -23,6 +24,9 @@ class CrowdJobCostReport(models.Model):
     job_count = fields.Integer(readonly=True, string="Jobs")
 
     def init(self):
+        # a public name, so callable over RPC: only the registry (as superuser) may drop and rebuild the view
+        if not self.env.su:
+            raise AccessError(self.env._("Schema hooks run at install and update only."))
         tools.drop_view_if_exists(self.env.cr, self._table)
         cost = SQL(
             """CASE WHEN pay.amount_company IS NOT NULL THEN pay.amount_company

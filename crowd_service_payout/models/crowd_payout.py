@@ -46,6 +46,8 @@ AMOUNT_FIELDS = ("amount", "base_amount", "travel_amount", "distance_km")
 # Context value that lets _write_workflow() through write(): an object, which no JSON (RPC,
 # portal form) can carry, so no caller can forge it (as OCA queue_job's EDIT_SENTINEL).
 WORKFLOW_SENTINEL = object()
+# Payouts billed per transaction by the cron (whole vendors per chunk).
+CRON_CHUNK = 2000
 
 
 class CrowdPayout(models.Model):
@@ -594,10 +596,11 @@ class CrowdPayout(models.Model):
             )
         return journal
 
-    def _prepare_bill(self):
+    def _prepare_bill(self, journal=None):
         """Values of the vendor bill of these payouts (one company, vendor, currency and month),
         as purchase's _prepare_invoice: fiscal position, payment terms, accounts and taxes are
-        left to account.move and its lines, which compute them from the vendor and the product."""
+        left to account.move and its lines, which compute them from the vendor and the product.
+        ``journal``: the company's payout journal, when the caller already looked it up."""
         company, partner, currency = self.company_id, self.bill_partner_id, self.currency_id
         period = self[0].date.strftime("%Y-%m")
         partner_bank = partner.commercial_partner_id.bank_ids.filtered_domain(
@@ -606,7 +609,7 @@ class CrowdPayout(models.Model):
         return {
             "move_type": "in_invoice",
             "company_id": company.id,
-            "journal_id": self._bill_journal(company).id,
+            "journal_id": (journal or self._bill_journal(company)).id,
             "partner_id": partner.id,
             "partner_bank_id": partner_bank.id,
             "currency_id": currency.id,
@@ -654,13 +657,23 @@ class CrowdPayout(models.Model):
         by_company = defaultdict(list)
         for key, group in groups.items():
             by_company[key[0]].append(group)
-        # no field tracking while the bills are created (thousands of lines); each bill says what it bills
-        Move = payouts.env["account.move"].with_context(default_move_type="in_invoice", tracking_disable=True)
+        # No field tracking, "created" note or notification while the bills are created (thousands
+        # of lines): one batch create per company, and each bill logs what it bills.
+        Move = payouts.env["account.move"].with_context(
+            default_move_type="in_invoice", tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+        )
         moves = payouts.env["account.move"]
         for company, company_groups in by_company.items():
-            company_moves = Move.with_company(company).create([group._prepare_bill() for group in company_groups])
-            for move, group in zip(company_moves, company_groups, strict=True):
-                move.message_post(body=self.env._("Self-billing of %(count)s crowd payouts.", count=len(group)))
+            journal = payouts._bill_journal(company)
+            company_moves = Move.with_company(company).create(
+                [group._prepare_bill(journal=journal) for group in company_groups]
+            )
+            company_moves._message_log_batch(
+                bodies={
+                    move.id: self.env._("Self-billing of %(count)s crowd payouts.", count=len(group))
+                    for move, group in zip(company_moves, company_groups, strict=True)
+                }
+            )
             moves |= company_moves
         # one batched state change; the bill's chatter says which payouts it bills
         payouts.with_context(tracking_disable=True)._write_workflow({"state": "billed"})
@@ -672,16 +685,31 @@ class CrowdPayout(models.Model):
         return moves.with_env(self.env)
 
     @api.model
-    def _cron_create_bills(self):
-        """Bill the approved payouts of the months that are over, one company per transaction."""
+    def _cron_create_bills(self, chunk_size=CRON_CHUNK):
+        """Bill the approved payouts of the months that are over, one transaction per company and
+        per chunk of about ``chunk_size`` payouts (whole vendors: a bill is never split)."""
         month_start = fields.Date.start_of(fields.Date.context_today(self), "month")
         domain = [("state", "=", "approved"), ("date", "<", month_start)]
         # a system job: every company with payouts to bill, whatever the cron user's companies
         Payout = self.sudo()
         for (company,) in Payout._read_group(domain, ["company_id"]):
-            Payout.with_company(company).search([*domain, ("company_id", "=", company.id)])._create_bills()
-            if not modules.module.current_test:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            payouts = Payout.with_company(company).search(
+                [*domain, ("company_id", "=", company.id)], order="bill_partner_id, id"
+            )
+            for chunk in payouts._split_by_vendor(chunk_size):
+                chunk._create_bills()
+                if not modules.module.current_test:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _split_by_vendor(self, chunk_size):
+        """These payouts in chunks of about ``chunk_size``, cut only between vendors."""
+        chunks, chunk = [], self.browse()
+        for payouts in self.grouped("bill_partner_id").values():
+            if chunk and len(chunk) + len(payouts) > chunk_size:
+                chunks.append(chunk)
+                chunk = self.browse()
+            chunk |= payouts
+        return [*chunks, chunk] if chunk else chunks
 
     def _release_from_bill(self):
         """The bill of these payouts was cancelled, reset to draft, deleted or fully reversed:

@@ -36,7 +36,8 @@ class CrowdServicePackage(models.Model):
     skill_id = fields.Many2one("crowd.skill", string="Skill", help="Matches jobs requiring this skill.")
     equipment_category_id = fields.Many2one("maintenance.equipment.category", string="Equipment Category")
     maintenance_type = fields.Selection(
-        [("corrective", "Corrective"), ("preventive", "Preventive")], string="Maintenance Type"
+        selection=lambda self: self.env["maintenance.request"]._fields["maintenance_type"].selection,
+        string="Maintenance Type",
     )
     # travel allowance
     travel_per_km = fields.Monetary(string="Travel Allowance per km")

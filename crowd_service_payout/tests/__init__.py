@@ -8,4 +8,5 @@ from . import (
     test_regressions,
     test_reporting,
     test_rpc,
+    test_rpc_security,
 )

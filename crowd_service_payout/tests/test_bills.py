@@ -96,6 +96,24 @@ class TestPayoutBills(CrowdPayoutCommon):
         self.assertEqual(old.state, "billed")
         self.assertEqual(current.state, "approved")
 
+    def test_cron_chunks_never_split_a_bill(self):
+        f1 = self._approved_payout(self.expert_freelance, 100.0, date=self.last_month)
+        f2 = self._approved_payout(self.expert_freelance, 120.0, date=self.last_month)
+        p1 = self._approved_payout(self.expert_partner, 250.0, date=self.last_month)
+        payouts = f1 | f2 | p1
+        # a chunk of one payout still takes the vendor's payouts whole
+        chunks = payouts._split_by_vendor(1)
+        self.assertEqual(sorted(len(chunk) for chunk in chunks), [1, 2])
+        self.assertEqual(sorted(chunk.ids for chunk in chunks), sorted([(f1 | f2).ids, p1.ids]))
+        self.env["crowd.payout"]._cron_create_bills(chunk_size=1)
+        self.assertEqual(payouts.mapped("state"), ["billed"] * 3)
+        self.assertEqual(f1.move_id, f2.move_id)
+        self.assertNotEqual(f1.move_id, p1.move_id)
+        self.assertEqual(f1.move_id.invoice_line_ids.crowd_payout_origin_id & payouts, f1 | f2)
+        self.assertTrue(
+            any("Self-billing of 2 crowd payouts." in body for body in f1.move_id.message_ids.mapped("body"))
+        )
+
     def test_cancel_and_reset_release_payouts(self):
         p1 = self._approved_payout(self.expert_freelance)
         p2 = self._approved_payout(self.expert_freelance)

@@ -57,6 +57,9 @@ class TestPayoutPortal(HttpCase):
             f"/my/payouts/{self.other.id}?access_token=x",
             f"/my/payouts/{unknown}",
             f"/my/payouts/{unknown}?access_token=x",
+            f"/my/payouts/{2**31}",
+            f"/my/payouts/{10**20}",
+            "/my/payouts/0",
         ):
             response = self.url_open(url, allow_redirects=False)
             self.assertEqual(response.status_code, 404, url)
@@ -73,11 +76,25 @@ class TestPayoutPortal(HttpCase):
         response = self.url_open(url)
         self.assertEqual(response.status_code, 200)
         self.assertIn("H7 own job", response.text)
-        response = self.url_open(f"/my/payouts/{self.other.id}?access_token={self.own.access_token}")
-        self.assertEqual(response.status_code, 404)
+        response = self.url_open(
+            f"/my/payouts/{self.other.id}?access_token={self.own.access_token}", allow_redirects=False
+        )
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("/web/login", response.headers["Location"])
         self.assertNotIn("H7 secret job", response.text)
 
     def test_anonymous_redirected_to_login(self):
         response = self.url_open("/my/payouts", allow_redirects=False)
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("/web/login", response.headers["Location"])
+        # logged out, without a valid token: any payout id, known or not, leads to the login page
+        for url in (
+            f"/my/payouts/{self.own.id}",
+            f"/my/payouts/{self.other.id}?access_token=x",
+            f"/my/payouts/{self.other.id + 1000}",
+            f"/my/payouts/{2**31}",
+        ):
+            response = self.url_open(url, allow_redirects=False)
+            self.assertIn(response.status_code, (302, 303), url)
+            self.assertIn("/web/login", response.headers["Location"], url)
+            self.assertNotIn("H7", response.text)
