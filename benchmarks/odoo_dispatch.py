@@ -10,8 +10,8 @@ skills and certificates, 1,000 visits under way (their experts busy until a plan
 hours), 5,000 past visits the dispatch learns from, and a dispatch rule for the benchmark category.
 Then it creates N urgent requests one by one, each auto-dispatched by the matching rule through the
 dispatch policy, and measures create() + flush (offers, messages and notifications written). Every
-measured request is rolled back. The last line printed is JSON. The engine is imported from the
-checkout (PYTHONPATH=.) or the installed package. Target (DESIGN.md): p95 <= 200 ms with 10,000 experts.
+measured request is rolled back. The last line printed is JSON. The engine is the installed package
+(`pip install -r requirements.txt`). Target (DESIGN.md): p95 <= 200 ms with 10,000 experts.
 """
 
 import argparse
