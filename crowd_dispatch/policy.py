@@ -429,8 +429,8 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
         if now_epoch + 60.0 * door <= to_epoch(job.sla_deadline):
             break
         wider = _widen(job, effective, now)
-        if wider is None:
-            break
+        if wider is None or wider == effective:
+            break  # nothing left to open (a job dated after ``now`` opens nothing new: no endless loop)
         trial = next_offers(job, pool, wider, records, now, reask_after_min=reask, exclude=reserved, rescore=rescore)
         effective, widened = wider, True
         if trial.action == "offer" or base.action != "offer":

@@ -3,14 +3,10 @@
 Makes the repository root importable so ``pytest tests/`` works without installing the package.
 """
 
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crowd_dispatch.geo import KM_PER_DEGREE_LAT
 from crowd_dispatch.model import Expert, Job, Kind, Policy, PoolStep, Tier

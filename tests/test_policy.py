@@ -1,5 +1,6 @@
 """Dispatch policy levers: settings, look-ahead, stagger, deferral, SLA widening, learning, asset fit."""
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -259,3 +260,18 @@ def test_decide_refuses_bad_settings():
     with pytest.raises(InvalidInput) as info:
         decide(urgent(), pool_of(make_expert(1)), SEQ, {"lookahead": True}, [], T0)
     assert info.value.field == "settings"
+
+
+def test_decide_returns_for_a_job_dated_after_now():
+    """Regression: SLA widening looped for ever when the job was created after ``now`` and a pool was
+    still to open (the elapsed time was clamped to 0, so the same pool was "opened" again and again)."""
+    job = make_job(created_at=T0 + timedelta(minutes=30), sla_deadline=T0 + timedelta(minutes=40))
+    policy = open_policy(pools=(PoolStep("own", 0), PoolStep("crowd", 20)))
+    pool = ExpertPool.from_experts([make_expert(1, lat=north(40), kind="freelance")])
+    result = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("d", decide(job, pool, policy, DispatchSettings(), (), T0)), daemon=True
+    )
+    worker.start()
+    worker.join(10)
+    assert "d" in result, "decide() must return"

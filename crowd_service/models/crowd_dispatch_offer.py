@@ -211,6 +211,8 @@ class CrowdDispatchOffer(models.Model):
         )
         if not job.offer_ids.filtered(lambda o: o.state == "pending"):
             job._crowd_schedule_check(now)
+        # the expert holds no offer any more: jobs waiting for a free expert nearby are decided again
+        job._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
         return True
 
     def _crowd_set_state(self, state, now):

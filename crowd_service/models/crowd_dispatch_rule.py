@@ -2,10 +2,23 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 import crowd_dispatch
+from crowd_dispatch.policy import DispatchSettings, settings_table
 
 from .crowd_vocabulary import priority_selection
 
 SLA_HELP = "Minutes from the report to the SLA deadline for this priority; 0 = the company's default."
+DEFAULT_PLANNED_DURATION_MIN = 60.0
+MAX_PLANNED_DURATION_MIN = 24 * 60
+# The engine's dispatch policy settings (crowd_dispatch.policy.DispatchSettings), one row each:
+# name, type, default, min, max, doc. Each one is a rule field of the same name, made by _lever().
+DISPATCH_SETTINGS = {row["name"]: row for row in settings_table()}
+LEVER_FIELD_TYPES = {"bool": fields.Boolean, "int": fields.Integer, "float": fields.Float}
+
+
+def _lever(name, string):
+    """The rule field of the engine setting ``name``: its type, default and help come from the engine."""
+    row = DISPATCH_SETTINGS[name]
+    return LEVER_FIELD_TYPES[row["type"]](string, default=row["default"], help=row["doc"])
 
 
 class CrowdDispatchRule(models.Model):
@@ -88,6 +101,39 @@ class CrowdDispatchRule(models.Model):
     sla_minutes_2 = fields.Integer("SLA Normal (min)", help=SLA_HELP)
     sla_minutes_3 = fields.Integer("SLA High (min)", help=SLA_HELP)
     auto_dispatch = fields.Boolean("Dispatch on Creation", default=True)
+    planned_duration_min = fields.Float(
+        "Planned Visit (min)",
+        default=DEFAULT_PLANNED_DURATION_MIN,
+        help="Planned time on site of a visit when its request gives no duration; an expert on a visit is "
+        "busy until arrival plus this (the look-ahead waits for experts finishing soon).",
+    )
+    # --- dispatch policy: every setting of the engine's DispatchSettings (see _lever and _dispatch_settings)
+    lookahead = _lever("lookahead", "Look-ahead")
+    lookahead_horizon_min = _lever("lookahead_horizon_min", "Look-ahead Horizon (min)")
+    lookahead_min_gain_min = _lever("lookahead_min_gain_min", "Minimum Gain to Wait (min)")
+    lookahead_min_priority = _lever("lookahead_min_priority", "Look-ahead from Priority")
+    stagger = _lever("stagger", "Staggered Offers")
+    stagger_after_min = _lever("stagger_after_min", "Next Offer After (min)")
+    stagger_max_extra_travel_min = _lever("stagger_max_extra_travel_min", "Stagger Max Extra Travel (min)")
+    stagger_min_free_share = _lever("stagger_min_free_share", "Stagger While Free Share ≥")
+    stagger_max_open = _lever("stagger_max_open", "Most Open Offers")
+    defer = _lever("defer", "Defer Under Congestion")
+    defer_max_priority = _lever("defer_max_priority", "Defer up to Priority")
+    defer_free_share_below = _lever("defer_free_share_below", "Defer While Free Share <")
+    defer_release_before_deadline_min = _lever("defer_release_before_deadline_min", "Release Before SLA Deadline (min)")
+    defer_max_wait_min = _lever("defer_max_wait_min", "Longest Deferral (min)")
+    defer_min_staffing = _lever("defer_min_staffing", "Minimum Staffing at Release")
+    sla_widening = _lever("sla_widening", "SLA-driven Widening")
+    expected_response_min = _lever("expected_response_min", "Expected Answer Time (min)")
+    reask_after_min = _lever("reask_after_min", "Ask Again After (min)")
+    one_open_offer_per_expert = _lever("one_open_offer_per_expert", "One Open Offer per Expert")
+    withdraw_on_accept = _lever("withdraw_on_accept", "Withdraw Other Offers on Acceptance")
+    learned_acceptance = _lever("learned_acceptance", "Learned Acceptance")
+    learned_travel = _lever("learned_travel", "Learned Travel Times")
+    prior_acceptance = _lever("prior_acceptance", "Prior Acceptance")
+    prior_strength = _lever("prior_strength", "Prior Strength")
+    prior_first_time_fix = _lever("prior_first_time_fix", "Prior First-time Fix")
+    asset_weight = _lever("asset_weight", "First-time Fix Weight (min)")
 
     _sql_constraints = [
         ("radius_positive", "CHECK(max_radius_km > 0)", "The maximum radius must be positive."),
@@ -95,6 +141,11 @@ class CrowdDispatchRule(models.Model):
         ("top_n_positive", "CHECK(top_n >= 1)", "At least one offer per round."),
         ("rounds_positive", "CHECK(max_rounds >= 1)", "At least one round."),
         ("timeout_positive", "CHECK(offer_timeout_min > 0)", "The offer timeout must be positive."),
+        (
+            "planned_duration_range",
+            f"CHECK(planned_duration_min > 0 AND planned_duration_min <= {MAX_PLANNED_DURATION_MIN})",
+            "The planned visit lasts more than 0 minutes and at most a day.",
+        ),
         (
             "delays_positive",
             "CHECK(own_delay_min >= 0 AND partner_delay_min >= 0 AND crowd_delay_min >= 0)",
@@ -127,6 +178,26 @@ class CrowdDispatchRule(models.Model):
                 raise ValidationError(self.env._("Score weights cannot be negative (rule %s).", rule.name))
             if min(rule.sla_minutes_0, rule.sla_minutes_1, rule.sla_minutes_2, rule.sla_minutes_3) < 0:
                 raise ValidationError(self.env._("SLA minutes cannot be negative (rule %s).", rule.name))
+
+    @api.constrains(*DISPATCH_SETTINGS)
+    def _check_dispatch_settings(self):
+        """Every policy setting within the engine's bounds (the engine's own validation, in words)."""
+        for rule in self:
+            for name, row in DISPATCH_SETTINGS.items():
+                if row["type"] == "bool":
+                    continue
+                value = rule[name]
+                if not row["min"] <= value <= row["max"]:
+                    raise ValidationError(
+                        self.env._(
+                            "%(setting)s must be between %(min)s and %(max)s (rule %(rule)s).",
+                            setting=self._fields[name]._description_string(self.env),
+                            min=row["min"],
+                            max=row["max"],
+                            rule=rule.name,
+                        )
+                    )
+            rule._dispatch_settings()
 
     # ------------------------------------------------------------------ matching
     def _matches(self, request):
@@ -173,6 +244,18 @@ class CrowdDispatchRule(models.Model):
             "fairness": self.weight_fairness,
             "sla_slack": self.weight_sla_slack,
         }
+
+    def _dispatch_settings(self):
+        """The engine's DispatchSettings of this rule (one value per rule field of the same name)."""
+        self.ensure_one()
+        casts = {"bool": bool, "int": int, "float": float}
+        values = {name: casts[row["type"]](self[name]) for name, row in DISPATCH_SETTINGS.items()}
+        try:
+            return DispatchSettings(**values)
+        except crowd_dispatch.InvalidInput as exc:
+            raise ValidationError(
+                self.env._("Rule %(rule)s: %(error)s", rule=self.name or "", error=exc.message)
+            ) from exc
 
     def _pool_steps(self):
         """(pool, delay_min) pairs of the enabled pools, for the engine's cascade."""

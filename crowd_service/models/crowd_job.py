@@ -15,9 +15,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, clean_context
 
 import crowd_dispatch
-from crowd_dispatch.geo import geodesic_km
+from crowd_dispatch.geo import KM_PER_DEGREE_LAT, geodesic_km
 from crowd_dispatch.model import check_position
+from crowd_dispatch.policy import offers_to_withdraw
 
+from .crowd_dispatch_rule import DEFAULT_PLANNED_DURATION_MIN, MAX_PLANNED_DURATION_MIN
 from .crowd_vocabulary import CROWD_TIERS
 
 _logger = logging.getLogger(__name__)
@@ -63,6 +65,14 @@ MAX_ETA_MINUTES = 24 * 60
 MAX_TEXT = 10000
 CRON_BATCH = 200
 REPORT_MIMETYPES = ("image/jpeg", "image/png", "application/pdf")
+WAIT_STATES = [
+    ("pending", "Offers pending"),
+    ("lookahead", "Waiting for an expert finishing nearby"),
+    ("deferred", "Deferred while few experts are free"),
+    ("no_candidate", "Waiting for a qualified expert"),
+]
+# a freed expert wakes the waiting jobs within this distance of where they are (km)
+WAKE_RADIUS_KM = 100.0
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is unknown, never a database error
 
 
@@ -172,9 +182,47 @@ class CrowdJob(models.Model):
         currency_field="currency_id", help="Maximum cost of the visit; 0 = no ceiling.", tracking=True
     )
     done_hook_done = fields.Boolean(readonly=True, copy=False)
+    # dispatch policy: planned end of the visit (an expert on it is busy until then), why the job waits
+    planned_duration_min = fields.Float(
+        "Planned Visit (min)",
+        default=DEFAULT_PLANNED_DURATION_MIN,
+        tracking=True,
+        help="Planned time on site: the request's duration when it has one, else the dispatch rule's "
+        "planned visit (60 min without a rule). The expert is busy until arrival plus this.",
+    )
+    planned_end_at = fields.Datetime(
+        "Planned End",
+        compute="_compute_planned_end_at",
+        store=True,
+        help="Arrival (on site, else the expected arrival, else assignment plus the offer's travel time) "
+        "plus the planned visit: the dispatch considers the expert busy until then.",
+    )
+    wait_code = fields.Selection(WAIT_STATES, "Waiting", readonly=True, copy=False, index=True)
+    wait_params = fields.Json(readonly=True, copy=False, help="The engine's parameters of the wait (technical).")
+    wait_until = fields.Datetime("Waits Until", readonly=True, copy=False)
+    waiting_expert_id = fields.Many2one(
+        "res.partner",
+        string="Waiting For",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The expert finishing nearby this job waits for (not offered to other jobs meanwhile).",
+    )
+    wait_reason = fields.Char("Why It Waits", compute="_compute_wait_reason")
+    dispatch_override = fields.Boolean(
+        "Dispatched Now",
+        readonly=True,
+        copy=False,
+        help="A dispatcher chose Dispatch now: no deferral and no look-ahead for this visit.",
+    )
 
     _sql_constraints = [
         ("cost_ceiling_positive", "CHECK(cost_ceiling >= 0)", "The cost ceiling cannot be negative."),
+        (
+            "planned_duration_range",
+            f"CHECK(planned_duration_min >= 0 AND planned_duration_min <= {MAX_PLANNED_DURATION_MIN})",
+            "The planned visit lasts from 0 minutes to a day.",
+        ),
     ]
 
     # ------------------------------------------------------------------ computes
@@ -214,6 +262,26 @@ class CrowdJob(models.Model):
     def _compute_visit_at(self):
         for job in self:
             job.visit_at = job.on_site_at or job.eta_at or job.assigned_at
+
+    @api.depends("planned_duration_min", "on_site_at", "eta_at", "assigned_at", "offer_ids.state", "offer_ids.eta_min")
+    def _compute_planned_end_at(self):
+        for job in self:
+            start = job.on_site_at or job.eta_at
+            if not start and job.assigned_at:
+                accepted = job.offer_ids.filtered(lambda o: o.state == "accepted")[:1]
+                start = job.assigned_at + timedelta(minutes=accepted.eta_min or 0.0)
+            job.planned_end_at = start + timedelta(minutes=job.planned_duration_min or 0.0) if start else False
+
+    @api.depends("wait_code", "wait_params", "wait_until", "state")
+    @api.depends_context("lang", "tz")
+    def _compute_wait_reason(self):
+        engine = self.env["crowd.dispatch.engine"]
+        now = self._crowd_now()
+        for job in self:
+            if job.wait_code and job.state in OPEN_DISPATCH_STATES:
+                job.wait_reason = engine._wait_text(job.wait_code, job.wait_params, job.wait_until, now)
+            else:
+                job.wait_reason = False
 
     def _compute_access_url(self):
         for job in self:
@@ -288,7 +356,13 @@ class CrowdJob(models.Model):
     @api.model
     def _crowd_user_writable_fields(self):
         """Fields a user may write directly (with write access on jobs: dispatchers)."""
-        return {"cost_ceiling", "message_main_attachment_id", "activity_ids", "message_follower_ids"}
+        return {
+            "cost_ceiling",
+            "planned_duration_min",
+            "message_main_attachment_id",
+            "activity_ids",
+            "message_follower_ids",
+        }
 
     # ------------------------------------------------------------------ hooks and helpers
     def _crowd_now(self):
@@ -351,8 +425,13 @@ class CrowdJob(models.Model):
             job_vals = dict(vals, state=state)
             if state in STATE_TIMESTAMP:
                 job_vals[STATE_TIMESTAMP[state]] = now
+            if state not in OPEN_DISPATCH_STATES:
+                job_vals.update(wait_code=False, wait_params=False, wait_until=False, waiting_expert_id=False)
             # sudo: the caller's right to this transition was checked by the action that moves the job
             job.sudo().write(job_vals)
+            if current in ACTIVE_VISIT_STATES and state in CLOSED_STATES and job.expert_id:
+                # the expert is free again: the jobs waiting near here are decided again at once
+                self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
         self.request_id._crowd_sync_stage()
         return True
 
@@ -388,6 +467,8 @@ class CrowdJob(models.Model):
                 job.request_id.sudo().user_id = user
             if user:
                 job.sudo().message_subscribe(partner_ids=expert.ids)
+            # the expert's offers for other jobs are withdrawn and those jobs decided again (dispatch policy)
+            job._crowd_after_accept(expert, now)
         return True
 
     def _crowd_escalate(self, reason, now=None):
@@ -438,6 +519,11 @@ class CrowdJob(models.Model):
         rule = self.env["crowd.dispatch.rule"]._find_for_request(request)
         if rule:
             vals["rule_id"] = rule.id
+        if request.duration and request.duration > 0:
+            planned = request.duration * 60.0
+        else:
+            planned = rule.planned_duration_min if rule else DEFAULT_PLANNED_DURATION_MIN
+        vals["planned_duration_min"] = min(planned, MAX_PLANNED_DURATION_MIN)
         vals.update(extra)
         return vals
 
@@ -498,6 +584,105 @@ class CrowdJob(models.Model):
             job._crowd_dispatch_step(now)
         return True
 
+    def action_dispatch_now(self):
+        """The dispatcher's override: offer now, without deferral or look-ahead for this visit."""
+        self._crowd_check_dispatcher()
+        self.check_access("write")
+        now = self._crowd_now()
+        for job in self:
+            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
+                raise UserError(
+                    self.env._(
+                        "Job %(name)s is %(state)s: there is nothing to dispatch.",
+                        name=job.name,
+                        state=job._crowd_state_label(),
+                    )
+                )
+        for job in self:
+            # sudo: a dispatcher's decision, checked above; the flag is not writable by users
+            job.sudo().write({"dispatch_override": True, "waiting_expert_id": False})
+            job.sudo().message_post(
+                body=self.env._("Dispatch now: no deferral and no look-ahead for this visit (%s).", self.env.user.name),
+                subtype_xmlid="mail.mt_note",
+            )
+            job._crowd_dispatch_step(now)
+        return True
+
+    @api.model
+    def _crowd_wake_waiting(self, company, now, lat=None, lon=None):
+        """An expert freed up (visit over, offer answered or expired): the company's jobs that wait for an
+        expert (look-ahead, deferral, nobody free) near ``lat``/``lon`` are due now, and the dispatch cron is
+        triggered at once (no polling)."""
+        domain = [
+            ("company_id", "=", company.id),
+            ("state", "in", OPEN_DISPATCH_STATES),
+            ("wait_code", "in", ("lookahead", "deferred", "no_candidate")),
+            "|",
+            ("next_check_at", "=", False),
+            ("next_check_at", ">", now),
+        ]
+        if lat or lon:
+            dlat = WAKE_RADIUS_KM / KM_PER_DEGREE_LAT
+            dlon = WAKE_RADIUS_KM / (KM_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
+            domain += [
+                ("latitude", ">=", lat - dlat),
+                ("latitude", "<=", lat + dlat),
+                ("longitude", ">=", lon - dlon),
+                ("longitude", "<=", lon + dlon),
+            ]
+        # sudo: a system reaction to an event the caller was allowed to cause
+        waiting = self.sudo().search(domain)._crowd_lock_skip_locked()
+        if waiting:
+            waiting.write({"next_check_at": now})
+            waiting._crowd_schedule_check(now)
+        return waiting
+
+    def _crowd_lock_skip_locked(self):
+        """The jobs of ``self`` this transaction could row-lock; the others are being handled right now by
+        another transaction (a cron worker, an answer), which decides them anyway."""
+        if not self:
+            return self
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL("SELECT id FROM crowd_job WHERE id = ANY(%s) FOR UPDATE SKIP LOCKED", list(self.ids)),
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _crowd_after_accept(self, expert, now):
+        """``expert`` accepted this job (or a dispatcher assigned them): their pending offers for other jobs
+        are withdrawn (when the rule says so), and those jobs, and the jobs that waited for this expert, are
+        decided again at once."""
+        self.ensure_one()
+        job = self.sudo()
+        settings = self.env["crowd.dispatch.engine"]._rule_for(job)._dispatch_settings()
+        others = self.browse()
+        if settings.withdraw_on_accept:
+            pending = (
+                self.env["crowd.dispatch.offer"]
+                .sudo()
+                .search([("expert_id", "=", expert.id), ("state", "=", "pending"), ("job_id", "!=", job.id)])
+            )
+            pairs = set(offers_to_withdraw(expert.id, [(o.job_id.id, o.expert_id.id) for o in pending]))
+            withdrawn = pending.filtered(lambda o: (o.job_id.id, o.expert_id.id) in pairs)
+            withdrawn._crowd_set_state("withdrawn", now)
+            others |= withdrawn.job_id
+        waited = job.search(
+            [("waiting_expert_id", "=", expert.id), ("state", "in", OPEN_DISPATCH_STATES), ("id", "!=", job.id)]
+        )
+        (others | waited).sudo()._crowd_redecide_now(now)
+        return others | waited
+
+    def _crowd_redecide_now(self, now):
+        """Decide these jobs again now. A job another transaction holds (a cron worker, an answer) is being
+        decided there; its next check (an offer expiry at the latest) stays as it is."""
+        for job in self._crowd_lock_skip_locked().filtered(lambda j: j.state in OPEN_DISPATCH_STATES):
+            try:
+                with self.env.cr.savepoint():
+                    job._crowd_dispatch_step(now)
+            except UserError as exc:
+                _logger.warning("Crowd dispatch of job %s failed: %s", job.id, exc)
+                job._crowd_escalate(str(exc), now=now)
+
     def action_redispatch(self):
         """Start again: this job is cancelled (open offers withdrawn, expert released) and a new job of the
         same request is dispatched."""
@@ -527,6 +712,7 @@ class CrowdJob(models.Model):
                 cost_ceiling=job.cost_ceiling,
                 sla_deadline=job.sla_deadline,
                 requested_at=job.requested_at,
+                planned_duration_min=job.planned_duration_min,
             )
             job.sudo().message_post(body=self.env._("Re-dispatched as %s.", new_job.name))
             new_job._crowd_dispatch_step(now)
@@ -855,7 +1041,7 @@ class CrowdJob(models.Model):
                            OR EXISTS (SELECT 1 FROM crowd_dispatch_offer o
                                        WHERE o.job_id = j.id AND o.state = 'pending' AND o.expires_at <= %s))
                       AND (%s IS NULL OR j.id = ANY(%s))
-                    ORDER BY j.next_check_at NULLS FIRST, j.id
+                    ORDER BY j.priority DESC NULLS LAST, j.next_check_at NULLS FIRST, j.id
                     LIMIT %s
                     FOR UPDATE OF j SKIP LOCKED""",
                 OPEN_DISPATCH_STATES,
@@ -871,6 +1057,9 @@ class CrowdJob(models.Model):
             job = job.with_company(job.company_id)
             due = job.offer_ids.filtered(lambda o: o.state == "pending" and o.expires_at and o.expires_at <= now)
             due._crowd_set_state("expired", now)
+            if due:
+                # experts who let an offer expire are free for the other waiting jobs again
+                self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
             job.write({"next_check_at": False})
             try:
                 with self.env.cr.savepoint():

@@ -8,10 +8,12 @@ import logging
 import math
 from datetime import date, timedelta
 
-from odoo import api, models
+import pytz
+
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
-from odoo.tools.misc import formatLang
+from odoo.tools.misc import format_datetime, formatLang
 
 import crowd_dispatch
 from crowd_dispatch import (
@@ -23,17 +25,26 @@ from crowd_dispatch import (
     PoolStep,
     Weights,
     escalate_to_specialist,
+    evaluate,
     explain,
-    next_offers,
     rank,
 )
 from crowd_dispatch.geo import KM_PER_DEGREE_LAT
+from crowd_dispatch.policy import OVERDUE_BUSY_MIN, ExpertHistory, decide, learned_acceptance
 
 _logger = logging.getLogger(__name__)
 
 ACTIVE_VISIT_STATES = ("assigned", "en_route", "on_site")
+OPEN_DISPATCH_STATES = ("dispatching", "offered")
 FAIRNESS_WINDOW_DAYS = 7
-DEFAULT_ACCEPTANCE = 0.7
+MAX_TRAVEL_MIN = 24 * 60  # a trip longer than this is a data error, not history
+LAST_SITE_HOURS = 2  # an expert who finished a visit this recently is placed at its site
+MAX_PLANNED_HORIZON_MIN = 24 * 60  # shifts are read this far beyond the longest deferral (a visit's length)
+# rejections of experts who are qualified but not free now: they may free up, so a job without
+# candidates waits for them instead of going to a dispatcher
+WAITABLE_REJECTIONS = ("busy", "capacity")
+# decision codes a job waits under (crowd.job.wait_code), rendered by _wait_text
+WAIT_CODES = ("pending", "lookahead", "deferred", "no_candidate")
 PARTNER_COLUMNS = [
     "crowd_kind",
     "crowd_tier",
@@ -81,7 +92,10 @@ class CrowdDispatchEngine(models.AbstractModel):
     def _job(self, job):
         if not job.latitude and not job.longitude:
             raise UserError(self.env._("Job %s has no site position: set the site's coordinates first.", job.name))
-        created = job.requested_at or job.create_date or job._crowd_now()
+        now = job._crowd_now()
+        # never after the dispatch clock (clock skew, a demo job dated by the wall clock): the engine's
+        # pool cascade counts from the creation, which cannot lie in the future
+        created = min(job.requested_at or job.create_date or now, now)
         deadline = job.sla_deadline or created + timedelta(minutes=job._crowd_sla_minutes())
         try:
             return Job(
@@ -94,6 +108,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                 certificates=tuple(job.certificate_type_ids.mapped("code")),
                 min_tier=job.min_tier or None,
                 priority=int(job.priority or 0),
+                duration_min=float(job.planned_duration_min or 0.0),
                 equipment_model=job.equipment_id.model or None,
                 max_cost=float(job.cost_ceiling or 0.0),
             )
@@ -146,39 +161,178 @@ class CrowdDispatchEngine(models.AbstractModel):
         return [row["id"] for row in self._candidate_rows(job, rule, now)]
 
     @api.model
-    def _expert_stats(self, partner_ids, now):
-        """Per expert: current load (open visits), acceptance rate and recent offers (fairness)."""
+    def _expert_stats(self, partner_ids, now, settings):
+        """Per expert of ``partner_ids``: what they are doing now.
+
+        Returns ``{partner_id: {"load", "busy_until", "lat", "lon", "held"}}`` for the experts with an
+        active visit or a pending offer, and ``{partner_id: recent offers}`` (fairness). An expert whose
+        active visits fill their capacity is busy until the earliest planned end of those visits (past
+        it but not done: a few minutes from now) and is placed at that visit's site; that visit no
+        longer counts in their load, so they are free at that moment (the engine's look-ahead). An
+        expert with room left counts their visits as load. An expert who finished a visit in the last
+        LAST_SITE_HOURS hours is placed at its site, the others at their home base. With
+        ``one_open_offer_per_expert``, an expert holding a pending offer has no capacity left.
+        """
         if not partner_ids:
-            return {}, {}, {}
-        Job = self.env["crowd.job"].sudo()
-        Offer = self.env["crowd.dispatch.offer"].sudo()
-        load = dict(
-            Job._read_group(
-                [("expert_id", "in", partner_ids), ("state", "in", ACTIVE_VISIT_STATES)], ["expert_id"], ["__count"]
+            return {}, {}
+        self.env["crowd.job"].flush_model(["expert_id", "state", "planned_end_at", "latitude", "longitude", "done_at"])
+        self.env["res.partner"].flush_model(["crowd_max_jobs"])
+        self.env["crowd.dispatch.offer"].flush_model(["expert_id", "state", "sent_at"])
+        overdue = now + timedelta(minutes=OVERDUE_BUSY_MIN)
+        state = {}
+        # without a live position, an expert who finished a visit lately is still near its site
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (expert_id) expert_id, latitude, longitude
+                     FROM crowd_job
+                    WHERE expert_id = ANY(%s) AND state = 'done' AND done_at > %s AND done_at <= %s
+                 ORDER BY expert_id, done_at DESC, id DESC""",
+                list(partner_ids),
+                now - timedelta(hours=LAST_SITE_HOURS),
+                now,
             )
         )
-        answered = {}
-        for expert, state, count in Offer._read_group(
-            [("expert_id", "in", partner_ids), ("state", "in", ("accepted", "declined", "expired"))],
-            ["expert_id", "state"],
-            ["__count"],
-        ):
-            answered.setdefault(expert.id, {})[state] = count
-        acceptance = {
-            pid: counts.get("accepted", 0) / sum(counts.values()) for pid, counts in answered.items() if counts
-        }
+        for partner_id, lat, lon in self.env.cr.fetchall():
+            if lat or lon:
+                state[partner_id] = {"load": 0, "lat": lat, "lon": lon}
+        self.env.cr.execute(
+            SQL(
+                """SELECT j.expert_id, count(*) AS visits,
+                          (array_agg(j.planned_end_at ORDER BY j.planned_end_at NULLS LAST, j.id))[1] AS ends,
+                          (array_agg(j.latitude ORDER BY j.planned_end_at NULLS LAST, j.id))[1] AS lat,
+                          (array_agg(j.longitude ORDER BY j.planned_end_at NULLS LAST, j.id))[1] AS lon,
+                          max(p.crowd_max_jobs) AS capacity
+                     FROM crowd_job j JOIN res_partner p ON p.id = j.expert_id
+                    WHERE j.expert_id = ANY(%s) AND j.state IN %s
+                 GROUP BY j.expert_id""",
+                list(partner_ids),
+                ACTIVE_VISIT_STATES,
+            )
+        )
+        for partner_id, visits, ends, lat, lon, capacity in self.env.cr.fetchall():
+            if visits >= (capacity or 0) and (lat or lon):
+                busy_until = max(ends or overdue, overdue)
+                state[partner_id] = {"load": visits - 1, "busy_until": busy_until, "lat": lat, "lon": lon}
+            else:
+                state[partner_id] = dict(state.get(partner_id, {}), load=visits)
+        if settings.one_open_offer_per_expert:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT DISTINCT expert_id FROM crowd_dispatch_offer
+                        WHERE expert_id = ANY(%s) AND state = 'pending'""",
+                    list(partner_ids),
+                )
+            )
+            for (partner_id,) in self.env.cr.fetchall():
+                state.setdefault(partner_id, {"load": 0})["held"] = True
         recent = dict(
-            Offer._read_group(
+            self.env["crowd.dispatch.offer"]
+            .sudo()
+            ._read_group(
                 [("expert_id", "in", partner_ids), ("sent_at", ">=", now - timedelta(days=FAIRNESS_WINDOW_DAYS))],
                 ["expert_id"],
                 ["__count"],
             )
         )
-        return (
-            {p.id: c for p, c in load.items()},
-            acceptance,
-            {p.id: c for p, c in recent.items()},
+        return state, {p.id: c for p, c in recent.items()}
+
+    @api.model
+    def _learning(self, partner_ids, company):
+        """{partner_id: ExpertHistory} from the company's own offers and visits (see crowd_dispatch.policy).
+
+        - offers answered or expired, and how many were accepted;
+        - trips: the engine's predicted travel (the accepted offer's ETA) against the actual one (en route
+          to on site), for visits with both;
+        - per equipment model, the expert's finished visits and how many fixed it the first time (no later
+          visit of the same request that was not cancelled).
+
+        Three aggregate queries, whatever the number of experts.
+        """
+        if not partner_ids:
+            return {}
+        self.env["crowd.dispatch.offer"].flush_model(["expert_id", "state", "company_id", "job_id", "eta_min"])
+        self.env["crowd.job"].flush_model(
+            ["expert_id", "state", "company_id", "request_id", "equipment_id", "en_route_at", "on_site_at"]
         )
+        self.env["maintenance.equipment"].flush_model(["model"])
+        cr = self.env.cr
+        histories = {}
+
+        def history(partner_id):
+            if partner_id not in histories:
+                histories[partner_id] = ExpertHistory(visits_by_model={})
+            return histories[partner_id]
+
+        cr.execute(
+            SQL(
+                """SELECT expert_id, count(*), count(*) FILTER (WHERE state = 'accepted')
+                     FROM crowd_dispatch_offer
+                    WHERE expert_id = ANY(%s) AND company_id = %s AND state IN ('accepted', 'declined', 'expired')
+                 GROUP BY expert_id""",
+                list(partner_ids),
+                company.id,
+            )
+        )
+        for partner_id, offers, accepted in cr.fetchall():
+            record = history(partner_id)
+            record.offers, record.accepted = offers, accepted
+        cr.execute(
+            SQL(
+                """SELECT j.expert_id, count(*), sum(o.eta_min),
+                          sum(EXTRACT(EPOCH FROM j.on_site_at - j.en_route_at) / 60.0)
+                     FROM crowd_job j
+                     JOIN crowd_dispatch_offer o ON o.job_id = j.id AND o.state = 'accepted'
+                    WHERE j.expert_id = ANY(%s) AND j.company_id = %s
+                      AND j.en_route_at IS NOT NULL AND j.on_site_at IS NOT NULL AND o.eta_min > 0
+                      AND j.on_site_at >= j.en_route_at
+                      AND j.on_site_at <= j.en_route_at + make_interval(mins => %s)
+                 GROUP BY j.expert_id""",
+                list(partner_ids),
+                company.id,
+                MAX_TRAVEL_MIN,
+            )
+        )
+        for partner_id, trips, planned, actual in cr.fetchall():
+            record = history(partner_id)
+            record.trips, record.planned_travel_min, record.actual_travel_min = trips, float(planned), float(actual)
+        cr.execute(
+            SQL(
+                """WITH done AS (
+                       SELECT j.id, j.expert_id, j.request_id, e.model
+                         FROM crowd_job j JOIN maintenance_equipment e ON e.id = j.equipment_id
+                        WHERE j.expert_id = ANY(%s) AND j.company_id = %s AND j.state = 'done'
+                          AND e.model IS NOT NULL AND e.model != ''
+                   ), last AS (
+                       SELECT f.request_id, max(f.id) AS last_id
+                         FROM crowd_job f
+                        WHERE f.request_id IN (SELECT request_id FROM done) AND f.state != 'cancelled'
+                     GROUP BY f.request_id
+                   )
+                   SELECT d.expert_id, d.model, count(*), count(*) FILTER (WHERE d.id >= l.last_id)
+                     FROM done d JOIN last l ON l.request_id = d.request_id
+                 GROUP BY d.expert_id, d.model""",
+                list(partner_ids),
+                company.id,
+            )
+        )
+        for partner_id, model, visits, fixed in cr.fetchall():
+            history(partner_id).visits_by_model[model] = (visits, fixed)
+        return histories
+
+    @api.model
+    def _reserved(self, job):
+        """Experts other open jobs of the company wait for (look-ahead): not offered to this one."""
+        self.env["crowd.job"].flush_model(["waiting_expert_id", "state", "company_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT waiting_expert_id FROM crowd_job
+                    WHERE company_id = %s AND state IN %s AND waiting_expert_id IS NOT NULL AND id != %s""",
+                job.company_id.id,
+                OPEN_DISPATCH_STATES,
+                job.id,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _level_ranks(self, levels):
@@ -267,39 +421,52 @@ class CrowdDispatchEngine(models.AbstractModel):
         return certificates
 
     @api.model
-    def _experts(self, rows, now):
+    def _experts(self, rows, now, settings=None, learning=None, company=None):
         """Engine Experts for prefiltered expert rows (see :meth:`_candidate_rows`); unavailable experts
-        (working hours, unavailabilities) are left out."""
+        (working hours, unavailabilities) are left out. ``learning`` ({partner_id: ExpertHistory}) gives
+        each expert the acceptance the ranking uses (learned, shrunk toward the prior)."""
         if not rows:
             return []
+        settings = settings or self.env["crowd.dispatch.rule"].new({})._dispatch_settings()
+        learning = learning or {}
         partner_ids = [row["id"] for row in rows]
         skills = self._expert_skills(partner_ids)
         certificates = self._expert_certificates(partner_ids, now.date())
-        load, acceptance, recent = self._expert_stats(partner_ids, now)
+        state, recent = self._expert_stats(partner_ids, now, settings)
         # working hours and unavailabilities: ask the expert model, only for experts that have any
         scheduled = self.env["res.partner"].sudo().browse([row["id"] for row in rows if row["has_schedule"]])
         available = scheduled._crowd_is_available_at(now) if scheduled else {}
+        # their shifts ahead, so that a job is not deferred into a time with fewer experts on shift
+        horizon = now + timedelta(minutes=settings.defer_max_wait_min + MAX_PLANNED_HORIZON_MIN)
+        windows = self._expert_windows(scheduled.filtered(lambda p: available.get(p.id)), now, horizon)
+        prior = settings.prior_acceptance
         experts = []
         for row in rows:
             pid = row["id"]
             if not available.get(pid, True):
                 continue
+            now_doing = state.get(pid) or {}
+            capacity = int(row["crowd_max_jobs"] or 0)
+            history = learning.get(pid)
+            acceptance = learned_acceptance(history, settings) if settings.learned_acceptance and history else prior
             try:
                 experts.append(
                     Expert(
                         id=pid,
                         kind=row["crowd_kind"],
                         tier=row["crowd_tier"] or "technician",
-                        lat=float(row["partner_latitude"] or 0.0),
-                        lon=float(row["partner_longitude"] or 0.0),
+                        lat=float(now_doing.get("lat") or row["partner_latitude"] or 0.0),
+                        lon=float(now_doing.get("lon") or row["partner_longitude"] or 0.0),
                         radius_km=float(row["crowd_radius_km"] or 0.0),
                         skills=skills.get(pid, {}),
                         certificates=certificates.get(pid, {}),
                         online=bool(row["crowd_online"]),
-                        capacity=int(row["crowd_max_jobs"] or 0),
-                        load=load.get(pid, 0),
+                        busy_until=now_doing.get("busy_until"),
+                        windows=windows.get(pid, ()),
+                        capacity=capacity,
+                        load=capacity if now_doing.get("held") else now_doing.get("load", 0),
                         rating=min(max(float(row["crowd_rating"] or 0.0), 0.0), 5.0),
-                        acceptance_rate=acceptance.get(pid, DEFAULT_ACCEPTANCE),
+                        acceptance_rate=min(max(acceptance, 0.0), 1.0),
                         cost_per_job=max(float(row["crowd_cost_per_job"] or 0.0), 0.0),
                         recent_offers=recent.get(pid, 0),
                     )
@@ -308,6 +475,49 @@ class CrowdDispatchEngine(models.AbstractModel):
                 # one bad expert record must not stop the dispatch of a request
                 _logger.warning("Crowd expert %s skipped: %s", pid, exc)
         return experts
+
+    @api.model
+    def _expert_windows(self, partners, start, end):
+        """{partner_id: ((from, to), ...)}: when each expert of ``partners`` works between ``start`` and
+        ``end`` (naive UTC): their working hours (no calendar: all the time) minus their unavailabilities.
+        One calendar evaluation per distinct calendar and one query for the unavailabilities."""
+        if not partners:
+            return {}
+        spans = {}
+        utc_start, utc_end = pytz.utc.localize(start), pytz.utc.localize(end)
+        for calendar, group in partners.grouped("crowd_calendar_id").items():
+            if calendar:
+                intervals = calendar._work_intervals_batch(utc_start, utc_end)[False]
+                calendar_spans = [
+                    (a.astimezone(pytz.utc).replace(tzinfo=None), b.astimezone(pytz.utc).replace(tzinfo=None))
+                    for a, b, _meta in intervals
+                ]
+            else:
+                calendar_spans = [(start, end)]
+            for partner in group:
+                spans[partner.id] = calendar_spans
+        blackouts = (
+            self.env["crowd.expert.blackout"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", partners.ids), ("date_from", "<", end), ("date_to", ">", start)],
+                ["partner_id", "date_from", "date_to"],
+            )
+        )
+        for blackout in blackouts:
+            pid, off_from, off_to = blackout["partner_id"][0], blackout["date_from"], blackout["date_to"]
+            cut = []
+            for a, b in spans.get(pid, ()):
+                if off_to <= a or off_from >= b:
+                    cut.append((a, b))
+                    continue
+                if a < off_from:
+                    cut.append((a, off_from))
+                if off_to < b:
+                    cut.append((off_to, b))
+            spans[pid] = cut
+        # an expert with no working time left in the horizon still needs a window: an empty one
+        return {pid: tuple(windows) or ((start, start),) for pid, windows in spans.items()}
 
     @api.model
     def _history(self, job):
@@ -325,11 +535,20 @@ class CrowdDispatchEngine(models.AbstractModel):
     @api.model
     def _inputs(self, job, now):
         """(engine job, pool, policy, rule) for the job at ``now``."""
+        engine_job, pool, policy, rule, _settings, _learning = self._policy_inputs(job, now)
+        return engine_job, pool, policy, rule
+
+    @api.model
+    def _policy_inputs(self, job, now):
+        """(engine job, pool, policy, rule, settings, learning) for the job at ``now``."""
         rule = self._rule_for(job)
         engine_job = self._job(job)
         policy = self._policy(rule)
-        experts = self._experts(self._candidate_rows(job, rule, now), now)
-        return engine_job, ExpertPool.from_experts(experts), policy, rule
+        settings = rule._dispatch_settings()
+        rows = self._candidate_rows(job, rule, now)
+        learning = self._learning([row["id"] for row in rows], job.company_id)
+        experts = self._experts(rows, now, settings=settings, learning=learning)
+        return engine_job, ExpertPool.from_experts(experts), policy, rule, settings, learning
 
     # ------------------------------------------------------------------ engine calls
     @api.model
@@ -433,40 +652,148 @@ class CrowdDispatchEngine(models.AbstractModel):
 
     @api.model
     def _dispatch(self, job, now):
-        """Ask the engine what to do next for ``job`` and write the decision back.
+        """Ask the engine's dispatch policy what to do next for ``job`` and write the decision back.
 
-        Returns the engine's action: ``offer``, ``wait``, ``escalate`` or ``assigned``.
+        The same ``crowd_dispatch.policy.decide`` the simulator's ``ours`` runs, with the job's rule as
+        settings, the experts as they are now (on a visit: busy until its planned end, at its site),
+        the experts other jobs wait for (``reserved``) and what the company learned of each expert.
+        A dispatcher's "Dispatch now" (``dispatch_override``) switches deferral and look-ahead off for
+        this job. Returns the decision's action: ``offer``, ``wait``, ``defer``, ``escalate``, ``assigned``.
         """
         job.ensure_one()
-        engine_job, pool, policy, _rule = self._inputs(job, now)
+        engine_job, pool, policy, _rule, settings, learning = self._policy_inputs(job, now)
+        if job.dispatch_override:
+            settings = settings.without("defer", "lookahead")
+        history = self._history(job)
+        reserved = self._reserved(job)
         try:
-            decision = next_offers(engine_job, pool, policy, self._history(job), now)
+            decision = decide(engine_job, pool, policy, settings, history, now, reserved=reserved, learning=learning)
         except crowd_dispatch.InvalidInput as exc:
             raise UserError(self.env._("Job %(name)s: %(error)s", name=job.name, error=exc)) from exc
+        wait = {"wait_code": False, "wait_params": False, "wait_until": False, "waiting_expert_id": False}
         if decision.action == "offer" and decision.offers:
-            self._write_offers(job, decision, policy, now)
-        elif decision.action == "escalate":
-            job._crowd_escalate(self._reason_text(decision.code, decision.params), now=now)
-        elif decision.action == "wait" and decision.wait_until:
-            job._crowd_schedule_check(decision.wait_until)
+            job.write(wait)
+            offers = self._write_offers(job, decision, policy, now)
+            if offers and settings.stagger:
+                # the stagger step: the next expert may get an offer too if nobody answers by then
+                job._crowd_schedule_check(now + timedelta(minutes=settings.stagger_after_min))
+            return decision.action
+        if decision.action == "escalate" and decision.code == "no_candidate":
+            blocked = {r.expert_id for r in history if r.state.value == "pending"} | reserved
+            rejections = evaluate(engine_job, pool, policy, now, exclude=blocked).rejections
+            if any(rejections[reason] for reason in WAITABLE_REJECTIONS) and now < engine_job.sla_deadline:
+                # qualified experts are busy or hold other offers: wait for one to free up (an event, see
+                # crowd.job._crowd_wake_waiting), and go to a dispatcher at the SLA deadline at the latest
+                job.write(dict(wait, wait_code="no_candidate", wait_until=engine_job.sla_deadline))
+                job._crowd_schedule_check(engine_job.sla_deadline)
+                return "wait"
+            job.write(wait)
+            job._crowd_escalate(self._reason_text("no_candidate", {"rejections": dict(rejections)}), now=now)
+            return decision.action
+        if decision.action == "escalate":
+            job.write(wait)
+            rounds = {"rounds": policy.max_rounds}
+            job._crowd_escalate(self._reason_text("rounds_exhausted", rounds), now=now)
+            return decision.action
+        if decision.action in ("wait", "defer"):
+            params = {k: v for k, v in decision.params.items() if isinstance(v, int | float | str | bool)}
+            job.write(
+                dict(
+                    wait,
+                    wait_code=decision.code if decision.code in WAIT_CODES else False,
+                    wait_params=params or False,
+                    wait_until=decision.wait_until or False,
+                    waiting_expert_id=decision.waiting_for or False,
+                )
+            )
+            if decision.wait_until:
+                job._crowd_schedule_check(decision.wait_until)
         return decision.action
+
+    # ------------------------------------------------------------------ why a job waits, in words
+    @api.model
+    def _format_moment(self, moment, now):
+        """A moment in the reader's time zone: the time alone when it is within 12 hours of now."""
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        pattern = "HH:mm" if abs((moment - now).total_seconds()) < 12 * 3600 else "short"
+        return format_datetime(self.env, moment, tz=tz, dt_format=pattern)
+
+    @api.model
+    def _wait_text(self, code, params, wait_until, now=None):
+        """Why a job waits (``crowd.job.wait_code`` and its parameters) in the user's language."""
+        if not code:
+            return ""
+        params = dict(params or {})
+        env = self.env
+        now = now or fields.Datetime.now()
+        until = self._format_moment(wait_until, now) if wait_until else ""
+
+        def minutes(key):
+            return formatLang(env, float(params.get(key) or 0.0), digits=0)
+
+        if code == "lookahead":
+            if wait_until:  # the minutes left, not those at the decision
+                params["wait_min"] = max((wait_until - now).total_seconds() / 60.0, 0.0)
+            if params.get("gain_min") is None:
+                return env._(
+                    "Waiting %(wait)s min for an expert finishing nearby: nobody qualified is free now.",
+                    wait=minutes("wait_min"),
+                )
+            return env._(
+                "Waiting %(wait)s min for an expert finishing nearby: %(gain)s min sooner than the best free one.",
+                wait=minutes("wait_min"),
+                gain=minutes("gain_min"),
+            )
+        if code == "deferred":
+            return env._(
+                "Held while few experts are free (%(share)s%% free); released at %(time)s at the latest.",
+                share=formatLang(env, 100.0 * float(params.get("free_share") or 0.0), digits=0),
+                time=until,
+            )
+        if code == "pending":
+            if until:
+                return env._(
+                    "%(count)s offer(s) waiting for an answer; next step at %(time)s.",
+                    count=int(params.get("pending") or 0),
+                    time=until,
+                )
+            return env._("%s offer(s) waiting for an answer.", int(params.get("pending") or 0))
+        if code == "no_candidate":
+            if until:
+                return env._(
+                    "No qualified expert is free: dispatched as soon as one frees up or the next pool "
+                    "opens; at %(time)s at the latest.",
+                    time=until,
+                )
+            return env._("No qualified expert is free: dispatched as soon as one frees up.")
+        return str(code)
 
     @api.model
     def _write_offers(self, job, decision, policy, now):
+        """Write the decision's offers (a staggered one continues its round's ranks) and notify the experts."""
         vals_list = []
         Partner = self.env["res.partner"].sudo()
-        for rank_index, offer in enumerate(decision.offers, start=1):
+        made = {(o.round, o.expert_id.id) for o in job.sudo().offer_ids}
+        ranks = {}
+        for o in job.sudo().offer_ids:
+            ranks[o.round] = max(ranks.get(o.round, 0), o.rank)
+        for offer in decision.offers:
+            if (offer.round, offer.expert_id) in made:
+                continue  # one offer per expert and round (an expert asked again gets it in a later round)
+            ranks[offer.round] = ranks.get(offer.round, 0) + 1
             vals = self._candidate_vals(offer.candidate)
             vals.update(
                 job_id=job.id,
                 round=offer.round,
-                rank=rank_index,
+                rank=ranks[offer.round],
                 state="pending",
                 sent_at=offer.sent_at,
                 expires_at=offer.expires_at,
                 expected_pay=job._crowd_expected_pay(Partner.browse(vals["expert_id"])),
             )
             vals_list.append(vals)
+        if not vals_list:
+            return self.env["crowd.dispatch.offer"]
         # sudo: offers are written by the dispatch system on behalf of whoever triggered it
         offers = self.env["crowd.dispatch.offer"].sudo().create(vals_list)
         job._crowd_mark_offered(now)

@@ -246,7 +246,13 @@ class ResPartner(models.Model):
             vals["partner_latitude"] = lat
         if lon is not None:
             vals["partner_longitude"] = lon
+        was_online = {partner.id: partner.crowd_online for partner in self}
         self.write(vals)
+        Job = self.env["crowd.job"]
+        for partner in self.filtered(lambda p: p.crowd_online and not was_online[p.id] and p.is_crowd_expert):
+            # an expert coming online may be the one a waiting job needs: decide those jobs again now
+            company = partner.crowd_company_id or self.env.company
+            Job._crowd_wake_waiting(company, Job._crowd_now(), partner.partner_latitude, partner.partner_longitude)
         return True
 
     def _crowd_is_available_at(self, dt):

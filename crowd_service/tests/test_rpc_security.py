@@ -18,6 +18,7 @@ import math
 from odoo import Command
 from odoo.tests import tagged
 
+from .common_dispatch import CrowdDispatchCase
 from .common_rpc import CrowdRpcCase
 
 SITE = (47.3779, 8.5403)
@@ -50,7 +51,15 @@ ALLOWED = [
     (
         DISPATCHERS,
         "crowd.job",
-        ("action_*", "create", "copy", "write:cost_ceiling", "write:activity_ids", "write:message_follower_ids"),
+        (
+            "action_*",
+            "create",
+            "copy",
+            "write:cost_ceiling",
+            "write:planned_duration_min",
+            "write:activity_ids",
+            "write:message_follower_ids",
+        ),
         "*",
     ),
     ({"manager"}, "crowd.job", ("unlink",), "*"),
@@ -209,6 +218,19 @@ class TestRpcSecurity(CrowdRpcCase):
                 "name": "RPC pump",
                 "category_id": cls.other_category.id,
                 "crowd_required_skill_ids": [Command.create({"skill_id": cls.skill.id})],
+            }
+        )
+        # the offer rounds alone (no dispatch policy levers), dispatched by hand: both experts get each job
+        env["crowd.dispatch.rule"].create(
+            {
+                "name": "RPC rule",
+                "sequence": -100,
+                "auto_dispatch": False,
+                "partner_delay_min": 0,
+                "crowd_delay_min": 0,
+                "tier_policy": "any",
+                "withdraw_on_accept": False,  # the expert accepts several of these jobs
+                **CrowdDispatchCase.LEVERS_OFF,
             }
         )
         # one job per state, all the expert's (but the new and the offered one)

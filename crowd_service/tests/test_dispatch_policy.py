@@ -1,0 +1,485 @@
+"""The engine's dispatch policy inside Odoo: look-ahead, staggered offers, deferral, SLA widening,
+withdrawal on acceptance, the dispatcher's override, why a job waits, and the rule's settings.
+
+The clock is the test's (``crowd.job._crowd_now`` patched, see common_dispatch); the dispatch cron is
+run by hand at the moments its triggers ask for.
+"""
+
+from dataclasses import fields as dataclass_fields
+from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2
+from lxml import etree
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from crowd_dispatch import policy as engine_policy
+from crowd_dispatch import simulate
+from crowd_dispatch.policy import DispatchSettings, settings_table
+
+from .common_dispatch import T0, CrowdDispatchCase, offset
+
+LEVERS_ON = dict.fromkeys(CrowdDispatchCase.LEVERS_OFF, True)
+
+
+@tagged("post_install", "-at_install", "crowd_dispatch")
+class TestDispatchPolicy(CrowdDispatchCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.tz = "UTC"
+        # the policy's defaults, one offer at a time so that every offer is the policy's choice
+        cls.rule.write(dict(LEVERS_ON, strategy="sequential", offer_timeout_min=10, max_rounds=5))
+        # visits elsewhere keep experts busy: equipment no rule dispatches
+        cls.pump = cls.env["maintenance.equipment"].create({"name": "Pump 3", "category_id": cls.other_category.id})
+
+    # ------------------------------------------------------------------ helpers
+    def expert(self, name, km, **vals):
+        """An expert ``km`` north of the site who takes one job at a time."""
+        return self.make_expert(name, km=km, crowd_max_jobs=1, **vals)
+
+    def busy(self, expert, km, ends_in_min):
+        """``expert`` is on site of a visit ``km`` north of our site that ends ``ends_in_min`` from now."""
+        lat, lon = offset(lat_km=km)
+        request = self.make_request(
+            name=f"Visit of {expert.name}", priority="2", equipment=self.pump, crowd_latitude=lat, crowd_longitude=lon
+        )
+        visit = request.crowd_job_ids
+        self.assertFalse(visit.rule_id, "no rule dispatches the other visits")
+        visit._crowd_assign_manual(expert)
+        visit.action_en_route(0)
+        visit.action_check_in(lat, lon)
+        visit.planned_duration_min = ends_in_min
+        self.assertEqual(visit.planned_end_at, self.now + timedelta(minutes=ends_in_min))
+        return visit
+
+    def job(self, priority="3", sla_min=60, **vals):
+        return self.make_job(priority=priority, crowd_sla_deadline=self.now + timedelta(minutes=sla_min), **vals)
+
+    def pending(self, job):
+        return job.offer_ids.filtered(lambda o: o.state == "pending")
+
+    # ------------------------------------------------------------------ the rule's settings
+    def test_every_engine_setting_is_a_rule_field(self):
+        """New levers of the engine cannot be forgotten: each one is a rule field of the same name, with the
+        engine's default and doc, shown on the rule's Dispatch policy page and handed back to the engine."""
+        Rule = self.env["crowd.dispatch.rule"]
+        form = etree.fromstring(self.env.ref("crowd_service.crowd_dispatch_rule_view_form").arch)
+        page = form.xpath("//page[@name='dispatch_policy']")
+        self.assertTrue(page, "the rule form has a Dispatch policy page")
+        shown = set(page[0].xpath(".//field/@name"))
+        rule = Rule.create({"name": "Defaults"})
+        for row in settings_table():
+            name = row["name"]
+            self.assertIn(name, Rule._fields, f"the engine setting {name} has no rule field")
+            field = Rule._fields[name]
+            self.assertEqual(field.help, row["doc"])
+            self.assertEqual(rule[name], row["default"], f"{name}: the engine's default")
+            self.assertIn(name, shown, f"{name} is not on the Dispatch policy page")
+        self.assertEqual(rule._dispatch_settings(), DispatchSettings())
+        self.assertEqual(
+            {f.name for f in dataclass_fields(DispatchSettings)}, {row["name"] for row in settings_table()}
+        )
+        self.rule.write({"lookahead_horizon_min": 30.0, "stagger_max_open": 2, "defer": False})
+        settings = self.rule._dispatch_settings()
+        self.assertEqual((settings.lookahead_horizon_min, settings.stagger_max_open, settings.defer), (30.0, 2, False))
+
+    def test_rule_settings_are_bounded(self):
+        before = self.rule.read(["lookahead_horizon_min", "prior_acceptance", "stagger_max_open", "asset_weight"])
+        for name, value in (
+            ("lookahead_horizon_min", 241.0),
+            ("lookahead_horizon_min", -1.0),
+            ("prior_acceptance", 1.5),
+            ("stagger_max_open", 0),
+            ("asset_weight", 601.0),
+            ("defer_max_priority", 4),
+        ):
+            with self.assertRaisesRegex(ValidationError, "must be between"), self.cr.savepoint():
+                self.rule.write({name: value})
+        self.rule.invalidate_recordset()
+        self.assertEqual(
+            self.rule.read(["lookahead_horizon_min", "prior_acceptance", "stagger_max_open", "asset_weight"]), before
+        )
+        with self.assertRaises(ValidationError), self.cr.savepoint():
+            self.env["crowd.dispatch.rule"].create({"name": "Bad", "stagger_min_free_share": 2.0})
+        self.assertFalse(self.env["crowd.dispatch.rule"].search([("name", "=", "Bad")]))
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.CheckViolation), self.cr.savepoint():
+            self.rule.write({"planned_duration_min": 0})
+        self.rule.invalidate_recordset()
+        self.assertEqual(self.rule.planned_duration_min, 60.0)
+
+    # ------------------------------------------------------------------ planned end, busy experts
+    def test_planned_duration_and_busy_expert_in_the_pool(self):
+        self.assertEqual(self.job().planned_duration_min, 60.0, "the rule's planned visit")
+        self.rule.planned_duration_min = 45.0
+        self.assertEqual(self.job().planned_duration_min, 45.0)
+        self.assertEqual(self.job(duration=2.0).planned_duration_min, 120.0, "the request's duration (hours)")
+        # an expert on a visit is in the pool at its site, busy until its planned end
+        ben = self.expert("Busy Ben", km=20.0)
+        visit = self.busy(ben, km=1.0, ends_in_min=10)
+        engine = self.env["crowd.dispatch.engine"]
+        job = self.job()
+        rows = engine._candidate_rows(job, self.rule, self.now)
+        (expert,) = [e for e in engine._experts(rows, self.now) if e.id == ben.id]
+        self.assertEqual(expert.busy_until, self.now + timedelta(minutes=10))
+        self.assertAlmostEqual(expert.lat, visit.latitude, places=6)
+        self.assertEqual(expert.load, 0, "free again at the planned end")
+        # past its planned end and not done: a few minutes from now
+        with self.at(30) as now:
+            (expert,) = [e for e in engine._experts(rows, now) if e.id == ben.id]
+            self.assertEqual(expert.busy_until, now + timedelta(minutes=5))
+
+    # ------------------------------------------------------------------ look-ahead
+    def test_lookahead_waits_for_an_expert_finishing_nearby(self):
+        fay = self.expert("Free Fay", km=30.0)  # about 59 min away
+        ben = self.expert("Busy Ben", km=20.0)
+        visit = self.busy(ben, km=1.0, ends_in_min=10)  # done in 10 min, 2 min away from then
+        job = self.job()
+        self.assertFalse(job.offer_ids, "nobody is offered while the job waits for Ben")
+        self.assertEqual(job.wait_code, "lookahead")
+        self.assertEqual(job.waiting_expert_id, ben)
+        self.assertEqual(job.wait_until, self.now + timedelta(minutes=10))
+        self.assertEqual(job.next_check_at, self.now + timedelta(minutes=10))
+        self.assertRegex(
+            job.wait_reason,
+            r"^Waiting 10 min for an expert finishing nearby: \d+ min sooner than the best free one\.$",
+        )
+        gain = job.wait_params["gain_min"]
+        self.assertGreater(gain, 40)
+        self.assertIn(f"{round(gain)} min sooner", job.wait_reason)
+        with self.at(4):
+            job.invalidate_recordset(["wait_reason"])
+            self.assertTrue(job.wait_reason.startswith("Waiting 6 min"), "the minutes left")
+        # another job does not wait for the same expert: Ben is reserved
+        other = self.job(name="Second lift")
+        self.assertNotEqual(other.waiting_expert_id, ben)
+        self.assertEqual(other.offer_ids.expert_id, fay)
+        # Ben finishes early: the waiting job is decided again at once (triggered, not polled)
+        with self.at(8):
+            visit.action_complete()
+            self.assertEqual(job.next_check_at, self.now, "the expert freeing up made the job due")
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, ben)
+            self.assertFalse(job.wait_code)
+            self.assertFalse(job.wait_reason)
+
+    def test_lookahead_off_offers_the_free_expert(self):
+        fay = self.expert("Free Fay", km=30.0)
+        ben = self.expert("Busy Ben", km=20.0)
+        self.busy(ben, km=1.0, ends_in_min=10)
+        self.rule.lookahead = False
+        job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, fay)
+        self.assertFalse(job.wait_code)
+
+    def test_lookahead_not_for_normal_priority_nor_for_a_small_gain(self):
+        fay = self.expert("Free Fay", km=6.0)  # about 12 min away
+        ben = self.expert("Busy Ben", km=20.0)
+        self.busy(ben, km=1.0, ends_in_min=10)
+        job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, fay, "waiting would gain less than 10 min")
+        self.rule.lookahead_min_gain_min = 0.0
+        self.rule.defer = False
+        normal = self.job(priority="2", sla_min=480, name="Normal lift")
+        self.assertNotEqual(normal.wait_code, "lookahead", "normal jobs do not wait for busy experts")
+
+    # ------------------------------------------------------------------ stagger
+    def test_stagger_offers_the_next_expert_while_enough_are_free(self):
+        anna = self.expert("Anna", km=1.0)
+        bert = self.expert("Bert", km=3.0)
+        self.expert("Carl", km=5.0)
+        job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, anna)
+        self.assertEqual(job.next_check_at, self.now + timedelta(minutes=2), "the stagger step is triggered")
+        with self.at(1):
+            self.assertEqual(self.run_cron(), 0)
+        with self.at(2):
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, anna | bert, "Anna's offer stays open")
+            second = self.pending(job).filtered(lambda o: o.expert_id == bert)
+            self.assertEqual((second.round, second.rank), (1, 2))
+            self.assertEqual(job.next_check_at, self.now + timedelta(minutes=2), "the next stagger step")
+        with self.at(3):
+            second.action_accept()
+        self.assertEqual(job.expert_id, bert, "the first acceptance wins")
+        self.assertEqual(job.offer_ids.filtered(lambda o: o.expert_id == anna).state, "withdrawn")
+
+    def test_no_stagger_when_congested(self):
+        anna = self.expert("Anna", km=1.0)
+        self.expert("Bert", km=3.0)
+        for i in range(4):  # busy for hours: not worth waiting for, and most experts are busy
+            self.busy(self.expert(f"Busy {i}", km=10.0), km=10.0, ends_in_min=300)
+        job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, anna)
+        with self.at(2):
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, anna, "no second offer while few experts are free")
+            self.assertEqual(job.next_check_at, T0 + timedelta(minutes=10), "next: Anna's offer expiry")
+        self.rule.stagger = False
+        other = self.job(name="Second lift")
+        self.assertEqual(other.next_check_at, self.now + timedelta(minutes=10), "no stagger step without stagger")
+
+    # ------------------------------------------------------------------ deferral
+    def congest(self):
+        free = self.expert("Free Fay", km=2.0)
+        for i in range(3):
+            self.busy(self.expert(f"Busy {i}", km=10.0), km=10.0, ends_in_min=300)
+        return free
+
+    def test_deferral_holds_a_normal_job_under_congestion_until_its_release(self):
+        fay = self.congest()  # 1 of 4 experts free
+        self.rule.defer_max_wait_min = 90
+        job = self.job(priority="2", sla_min=240)
+        self.assertFalse(job.offer_ids)
+        self.assertEqual(job.wait_code, "deferred")
+        self.assertEqual(job.wait_until, T0 + timedelta(minutes=90), "released 90 min after creation at the latest")
+        self.assertEqual(job.next_check_at, job.wait_until, "the deferral deadline is triggered")
+        self.assertEqual(
+            job.wait_reason, "Held while few experts are free (25% free); released at 10:30 at the latest."
+        )
+        with self.at(89):
+            self.assertEqual(self.run_cron(), 0)
+        with self.at(90):
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, fay)
+            self.assertLess(self.now, job.sla_deadline, "released before its deadline")
+            self.assertFalse(job.wait_code)
+
+    def test_deferral_released_before_the_sla_deadline(self):
+        self.congest()
+        job = self.job(priority="2", sla_min=150)
+        self.assertEqual(job.wait_until, T0 + timedelta(minutes=30), "120 min before the deadline")
+
+    def test_urgent_jobs_are_never_deferred(self):
+        fay = self.congest()
+        job = self.job(priority="3")
+        self.assertEqual(job.offer_ids.expert_id, fay)
+        self.rule.defer = False
+        normal = self.job(priority="2", sla_min=240, name="Normal lift")
+        self.assertFalse(normal.wait_code == "deferred")
+
+    def test_deferred_job_released_when_experts_free_up(self):
+        self.congest()
+        busy_visits = self.env["crowd.job"].search([("equipment_id", "=", self.pump.id)])
+        job = self.job(priority="2", sla_min=240)
+        self.assertEqual(job.wait_code, "deferred")
+        with self.at(20):
+            for visit in busy_visits[:2]:
+                visit.action_complete()
+            self.assertEqual(job.next_check_at, self.now)
+            self.run_cron()
+            self.assertTrue(self.pending(job), "3 of 4 free: offered")
+
+    # ------------------------------------------------------------------ SLA widening
+    def test_sla_widening_opens_the_next_pool_early(self):
+        self.rule.write({"tier_policy": "any", "partner_delay_min": 30, "use_crowd": False})
+        own = self.expert("Own Olga", km=40.0, kind="employee")  # 78 min away: the 45-min SLA would be missed
+        partner = self.expert("Partner Paul", km=5.0, kind="partner")
+        job = self.job(sla_min=45)
+        self.assertEqual(job.offer_ids.expert_id, partner, "the partner pool opened 30 min early")
+        self.rule.sla_widening = False
+        job = self.job(sla_min=45, name="Second lift")
+        self.assertEqual(job.offer_ids.expert_id, own, "without widening only the own pool is open")
+
+    # ------------------------------------------------------------------ withdrawal on acceptance
+    def test_acceptance_withdraws_the_experts_other_offers_and_redecides(self):
+        self.rule.write({"one_open_offer_per_expert": False, "stagger": False})
+        # own technicians: no fair-share bonus for the one who has had fewer offers
+        anna = self.expert("Anna", km=1.0, kind="employee")
+        bert = self.expert("Bert", km=3.0, kind="employee")
+        first = self.job()
+        second = self.job(name="Second lift")
+        self.assertEqual(first.offer_ids.expert_id, anna)
+        self.assertEqual(second.offer_ids.expert_id, anna, "Anna holds two offers")
+        with self.at(1):
+            first.offer_ids.action_accept()
+            self.assertEqual(second.offer_ids.filtered(lambda o: o.expert_id == anna).state, "withdrawn")
+            new_offer = self.pending(second)
+            self.assertEqual(new_offer.expert_id, bert, "the other job is decided again at once")
+            self.assertEqual(new_offer.sent_at, self.now)
+
+    def test_without_withdrawal_the_other_offer_stays_open(self):
+        self.rule.write({"one_open_offer_per_expert": False, "stagger": False, "withdraw_on_accept": False})
+        anna = self.expert("Anna", km=1.0, kind="employee")
+        self.expert("Bert", km=3.0, kind="employee")
+        first = self.job()
+        second = self.job(name="Second lift")
+        first.offer_ids.action_accept()
+        self.assertEqual(self.pending(second).expert_id, anna)
+
+    def test_one_open_offer_per_expert(self):
+        anna = self.expert("Anna", km=1.0)
+        bert = self.expert("Bert", km=3.0)
+        first = self.job()
+        second = self.job(name="Second lift")
+        self.assertEqual(first.offer_ids.expert_id, anna)
+        self.assertEqual(second.offer_ids.expert_id, bert, "Anna holds an offer: the next one is Bert's")
+
+    # ------------------------------------------------------------------ the dispatcher's override
+    def test_dispatch_now_overrides_the_wait(self):
+        fay = self.expert("Free Fay", km=30.0)
+        ben = self.expert("Busy Ben", km=20.0)
+        self.busy(ben, km=1.0, ends_in_min=10)
+        job = self.job()
+        self.assertEqual(job.wait_code, "lookahead")
+        technician = new_test_user(self.env, login="crowd_tech_t", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            job.with_user(technician).action_dispatch_now()
+        self.assertFalse(job.offer_ids, "a refused override changes nothing")
+        self.assertFalse(job.dispatch_override)
+        self.assertEqual(job.wait_code, "lookahead")
+        with self.assertRaises(AccessError):
+            job.with_user(technician).write({"dispatch_override": True})
+        with self.at(1):
+            job.with_user(self.dispatcher).action_dispatch_now()
+        self.assertTrue(job.dispatch_override)
+        self.assertEqual(job.offer_ids.expert_id, fay)
+        self.assertFalse(job.wait_code)
+        self.assertFalse(job.waiting_expert_id)
+
+    def test_dispatch_now_overrides_deferral(self):
+        fay = self.congest()
+        job = self.job(priority="2", sla_min=240)
+        self.assertEqual(job.wait_code, "deferred")
+        job.with_user(self.dispatcher).action_dispatch_now()
+        self.assertEqual(job.offer_ids.expert_id, fay)
+
+    # ------------------------------------------------------------------ waiting for anyone, learning
+    def test_no_candidate_waits_for_a_busy_expert_then_escalates_at_the_deadline(self):
+        ben = self.expert("Busy Ben", km=2.0)
+        visit = self.busy(ben, km=1.0, ends_in_min=120)  # beyond the look-ahead horizon
+        job = self.job(sla_min=60)
+        self.assertEqual(job.state, "dispatching")
+        self.assertEqual(job.wait_code, "no_candidate")
+        self.assertEqual(
+            job.wait_reason,
+            "No qualified expert is free: dispatched as soon as one frees up or the next pool opens; "
+            "at 10:00 at the latest.",
+        )
+        with self.at(30):
+            visit.action_cancel("customer cancelled")
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, ben, "Ben freed up: offered at once")
+        nobody = self.job(name="Nobody", crowd_min_tier="specialist")
+        self.assertEqual(nobody.state, "escalated", "nobody could ever take it: a dispatcher decides")
+        self.assertIn("no candidate", nobody.escalation_reason)
+
+    def test_learning_from_the_companys_history(self):
+        anna = self.expert("Anna", km=5.0)
+        self.equipment.model = "LX-9"
+        job = self.job()
+        offer = job.offer_ids
+        eta = offer.eta_min
+        with self.at(1):
+            offer.action_accept()
+        with self.at(2):
+            job.action_en_route(10)
+        with self.at(2 + 2 * eta):
+            job.action_check_in(*offset())
+            job.action_complete()
+        engine = self.env["crowd.dispatch.engine"]
+        history = engine._learning(anna.ids, self.company)[anna.id]
+        self.assertEqual((history.offers, history.accepted, history.trips), (1, 1, 1))
+        self.assertAlmostEqual(history.planned_travel_min, eta, places=3)
+        self.assertAlmostEqual(history.actual_travel_min, 2 * eta, places=3)
+        self.assertEqual(history.visits_by_model, {"LX-9": (1, 1)}, "fixed the first time")
+        # a follow-up visit of the same request: not a first-time fix
+        job.request_id.action_crowd_new_job()
+        history = engine._learning(anna.ids, self.company)[anna.id]
+        self.assertEqual(history.visits_by_model, {"LX-9": (1, 0)})
+        # the ranking's acceptance is learned, shrunk toward the prior
+        rows = engine._candidate_rows(job, self.rule, self.now)
+        learning = engine._learning(anna.ids, self.company)
+        (expert,) = [
+            e
+            for e in engine._experts(rows, self.now, settings=self.rule._dispatch_settings(), learning=learning)
+            if e.id == anna.id
+        ]
+        self.assertAlmostEqual(expert.acceptance_rate, (1 + 10 * 0.7) / (1 + 10))
+
+    def test_no_deferral_into_a_thinner_shift(self):
+        """Working hours and unavailabilities reach the engine as windows: a job is not held until a time
+        when fewer experts are on shift."""
+        self.congest()
+        leaving = self.env["res.partner"].search([("name", "in", ("Busy 0", "Busy 1"))])
+        self.assertEqual(len(leaving), 2)
+        for expert in leaving:
+            self.env["crowd.expert.blackout"].create(
+                {
+                    "partner_id": expert.id,
+                    "date_from": self.now + timedelta(minutes=60),
+                    "date_to": self.now + timedelta(hours=12),
+                }
+            )
+        job = self.job(priority="2", sla_min=240)
+        self.assertNotEqual(job.wait_code, "deferred", "half the shift leaves before the release")
+        self.assertTrue(job.offer_ids)
+
+    def test_an_expert_coming_online_wakes_the_waiting_jobs(self):
+        otto = self.expert("Offline Otto", km=2.0, crowd_online=False)
+        ben = self.expert("Busy Ben", km=3.0)
+        self.busy(ben, km=1.0, ends_in_min=120)
+        job = self.job(sla_min=60)
+        self.assertEqual(job.wait_code, "no_candidate")
+        with self.at(5):
+            otto.crowd_set_online(True)
+            self.assertEqual(job.next_check_at, self.now)
+            self.run_cron()
+            self.assertEqual(self.pending(job).expert_id, otto)
+
+    def test_urgent_jobs_first_when_an_expert_frees_up(self):
+        self.rule.defer = False
+        ben = self.expert("Busy Ben", km=2.0)
+        visit = self.busy(ben, km=1.0, ends_in_min=120)
+        normal = self.job(priority="2", sla_min=480, name="Normal lift")
+        urgent = self.job(priority="3", sla_min=60, name="Urgent lift")
+        self.assertEqual((normal.wait_code, urgent.wait_code), ("no_candidate", "no_candidate"))
+        with self.at(30):
+            visit.action_complete()
+            self.run_cron()
+        self.assertEqual(self.pending(urgent).expert_id, ben, "the urgent job is decided first")
+        self.assertFalse(self.pending(normal), "Ben holds an offer: the normal job waits for the next one")
+        self.assertEqual(normal.wait_code, "no_candidate")
+
+    def test_manual_assignment_also_withdraws_the_experts_other_offers(self):
+        self.rule.write({"one_open_offer_per_expert": False, "stagger": False})
+        anna = self.expert("Anna", km=1.0, kind="employee")
+        bert = self.expert("Bert", km=3.0, kind="employee")
+        self.rule.auto_dispatch = False
+        first = self.job()
+        self.rule.auto_dispatch = True
+        second = self.job(name="Second lift")
+        self.assertEqual(second.offer_ids.expert_id, anna)
+        first.with_user(self.dispatcher)._crowd_assign_manual(anna)
+        self.assertEqual(second.offer_ids.filtered(lambda o: o.expert_id == anna).state, "withdrawn")
+        self.assertEqual(self.pending(second).expert_id, bert)
+
+    def test_one_policy_two_callers(self):
+        """Odoo's dispatch calls the engine's decide(), the function the simulator's ``ours`` calls, with the
+        rule's settings, the reserved experts and the learned history."""
+        self.assertIs(simulate.decide, engine_policy.decide)
+        anna = self.expert("Anna", km=1.0)
+        calls = []
+
+        def spy(job, pool, policy, settings, history, now, **kwargs):
+            calls.append((settings, kwargs))
+            return engine_policy.decide(job, pool, policy, settings, history, now, **kwargs)
+
+        with patch("odoo.addons.crowd_service.models.engine_adapter.decide", spy):
+            job = self.job()
+        self.assertEqual(job.offer_ids.expert_id, anna)
+        (settings, kwargs) = calls[0]
+        self.assertEqual(settings, self.rule._dispatch_settings())
+        self.assertEqual(set(kwargs), {"reserved", "learning"})
+
+    def test_a_job_dated_after_the_dispatch_clock(self):
+        """A job reported "later" than the dispatch clock (clock skew, demo data) is dispatched from now."""
+        self.rule.write({"partner_delay_min": 10, "crowd_delay_min": 20, "auto_dispatch": False})
+        anna = self.expert("Anna", km=1.0)  # crowd: her pool opens 20 min after the report
+        job = self.job()
+        job.sudo().write({"requested_at": self.now + timedelta(days=30)})
+        job.with_user(self.dispatcher).action_dispatch()
+        self.assertEqual(job.offer_ids.expert_id, anna, "the SLA widening opened the crowd pool now")
