@@ -143,7 +143,7 @@ class CrowdDispatchOffer(models.Model):
             raise UserError(
                 self.env._(
                     "This offer is %(state)s and can no longer be answered.",
-                    state=dict(OFFER_STATES)[self.state].lower(),
+                    state=dict(self._fields["state"]._description_selection(self.env))[self.state].lower(),
                 )
             )
         if self.expires_at and self.expires_at <= now:
@@ -201,14 +201,11 @@ class CrowdDispatchOffer(models.Model):
         now = job._crowd_now()
         offer._crowd_check_pending(now)
         offer.write({"state": "declined", "responded_at": now, "decline_reason": (reason or "")[:2000] or False})
-        job.message_post(
-            body=self.env._(
-                "%(expert)s declined the offer%(reason)s.",
-                expert=offer.expert_id.name,
-                reason=f": {reason}" if reason else "",
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
+        if reason:
+            body = self.env._("%(expert)s declined the offer: %(reason)s", expert=offer.expert_id.name, reason=reason)
+        else:
+            body = self.env._("%(expert)s declined the offer.", expert=offer.expert_id.name)
+        job.message_post(body=body, subtype_xmlid="mail.mt_note")
         if not job.offer_ids.filtered(lambda o: o.state == "pending"):
             job._crowd_schedule_check(now)
         # the expert holds no offer any more: jobs waiting for a free expert nearby are decided again
