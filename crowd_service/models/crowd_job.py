@@ -318,6 +318,10 @@ class CrowdJob(models.Model):
                     self.env._("A new job starts as new: its workflow fields change through its actions.")
                 )
         for vals in vals_list:
+            if not vals.get("sla_deadline") and vals.get("request_id"):
+                # a visit created without its own deadline keeps the request's
+                request = self.env["maintenance.request"].sudo().browse(vals["request_id"])
+                vals["sla_deadline"] = request.crowd_sla_deadline
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].sudo().next_by_code("crowd.job") or "/"
         return super().create(vals_list)
