@@ -571,20 +571,19 @@ class CrowdJob(models.Model):
                 job.write({"rule_id": rule.id})
         return self.env["crowd.dispatch.engine"].with_context(clean_context(self.env.context))._dispatch(job, now)
 
+    def _crowd_check_dispatchable(self, message):
+        """Refuse, with ``message`` (``%(name)s``, ``%(state)s``), a job that is not open for dispatch."""
+        for job in self:
+            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
+                raise UserError(message % {"name": job.name, "state": job._crowd_state_label()})
+
     def action_dispatch(self):
         """Dispatch now: ask the engine for offers immediately."""
         self._crowd_check_dispatcher()
         self.check_access("write")
         now = self._crowd_now()
+        self._crowd_check_dispatchable(self.env._("Job %(name)s is %(state)s: use Re-dispatch to start again."))
         for job in self:
-            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
-                raise UserError(
-                    self.env._(
-                        "Job %(name)s is %(state)s: use Re-dispatch to start again.",
-                        name=job.name,
-                        state=job._crowd_state_label(),
-                    )
-                )
             job._crowd_dispatch_step(now)
         return True
 
@@ -593,15 +592,7 @@ class CrowdJob(models.Model):
         self._crowd_check_dispatcher()
         self.check_access("write")
         now = self._crowd_now()
-        for job in self:
-            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
-                raise UserError(
-                    self.env._(
-                        "Job %(name)s is %(state)s: there is nothing to dispatch.",
-                        name=job.name,
-                        state=job._crowd_state_label(),
-                    )
-                )
+        self._crowd_check_dispatchable(self.env._("Job %(name)s is %(state)s: there is nothing to dispatch."))
         for job in self:
             # sudo: a dispatcher's decision, checked above; the flag is not writable by users
             job.sudo().write({"dispatch_override": True, "waiting_expert_id": False})
@@ -740,15 +731,10 @@ class CrowdJob(models.Model):
         """A dispatcher assigns ``expert`` directly (open offers are withdrawn)."""
         self._crowd_check_dispatcher()
         now = self._crowd_now()
+        self._crowd_check_dispatchable(
+            self.env._("Job %(name)s is %(state)s: re-dispatch it before assigning someone else.")
+        )
         for job in self:
-            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
-                raise UserError(
-                    self.env._(
-                        "Job %(name)s is %(state)s: re-dispatch it before assigning someone else.",
-                        name=job.name,
-                        state=job._crowd_state_label(),
-                    )
-                )
             job._crowd_withdraw_pending(now)
             job._crowd_assign(expert, now=now)
             job.sudo().message_post(
