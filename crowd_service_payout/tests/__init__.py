@@ -10,3 +10,4 @@ from . import (
     test_rpc,
     test_rpc_security,
 )
+from . import test_api_example
