@@ -18,7 +18,7 @@
         "views/res_partner_join_views.xml",
         "report/equipment_qr_label.xml",
     ],
-    "demo": ["demo/portal_demo.xml"],
+    "demo": ["demo/portal_demo.xml", "demo/join_demo.xml"],
     "assets": {
         "web.assets_tests": ["crowd_service_portal/static/tests/tours/*.js"],
     },

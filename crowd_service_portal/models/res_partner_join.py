@@ -65,6 +65,11 @@ class ResPartner(models.Model):
     crowd_invited_by_id = fields.Many2one(
         "res.users", string="Invited By", readonly=True, copy=False, help="The dispatcher whose invitation was used."
     )
+    crowd_applied_company = fields.Char(
+        string="Declared Company",
+        copy=False,
+        help="The service company the applicant says they work for: link it as Partner Company if it is one.",
+    )
     crowd_applicant_ip = fields.Char(string="Applicant IP", readonly=True, copy=False, groups="base.group_system")
 
     def init(self):
@@ -202,7 +207,8 @@ class ResPartner(models.Model):
         vals = {
             "name": self._crowd_text(values["name"], self.env._("Your name"), MAX_TEXT, required=True),
             "phone": self._crowd_text(values["phone"], self.env._("The phone number"), MAX_PHONE) or False,
-            "company_name": self._crowd_text(values["company_name"], self.env._("The company"), MAX_TEXT) or False,
+            "crowd_applied_company": self._crowd_text(values["company_name"], self.env._("The company"), MAX_TEXT)
+            or False,
             "street": self._crowd_text(values["street"], self.env._("The street"), MAX_TEXT) or False,
             "zip": self._crowd_text(values["zip"], self.env._("The postcode"), MAX_PHONE) or False,
             "city": self._crowd_text(values["city"], self.env._("The city"), MAX_TEXT) or False,

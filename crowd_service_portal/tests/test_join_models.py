@@ -54,7 +54,7 @@ class TestCrowdJoin(CrowdJoinCommon, TransactionCase):
 
     # ------------------------------------------------------------------ application
     def test_apply_creates_an_applicant(self):
-        partner = self._apply()
+        partner = self._apply(company_name="Lift  AG ")
         self.assertRecordValues(
             partner,
             [
@@ -76,6 +76,8 @@ class TestCrowdJoin(CrowdJoinCommon, TransactionCase):
         )
         self.assertTrue(partner.crowd_applied_on)
         self.assertFalse(partner.crowd_email_confirmed_on)
+        self.assertEqual(partner.crowd_applied_company, "Lift AG", "declared, not linked to a company")
+        self.assertEqual(partner.display_name, "Lena Frei")
         self.assertEqual(partner.crowd_skill_ids.mapped("level_id"), self.level_expert)
         self.assertFalse(partner.crowd_skill_ids.verified, "a declared level waits for a dispatcher")
         cert = partner.crowd_certificate_ids
