@@ -1,4 +1,5 @@
 from . import test_join
+from . import test_join_concurrency
 from . import test_join_models
 from . import test_portal
 from . import test_portal_models
