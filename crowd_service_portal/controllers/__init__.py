@@ -1,1 +1,2 @@
+from . import join
 from . import portal

@@ -1,2 +1,6 @@
+from . import test_join
+from . import test_join_concurrency
+from . import test_join_models
 from . import test_portal
 from . import test_portal_models
+from . import test_rpc_security
