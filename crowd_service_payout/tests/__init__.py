@@ -3,10 +3,12 @@ from . import (
     test_bills,
     test_concurrency,
     test_package,
+    test_pay_rules,
     test_payout_approval,
     test_portal,
     test_regressions,
     test_reporting,
     test_rpc,
     test_rpc_security,
+    test_scorecard,
 )
