@@ -53,7 +53,7 @@ class CrowdPayRule(models.Model):
         "Urgency: jobs of this priority or higher.",
     )
     percent = fields.Float(
-        "Extra Pay (%)", required=True, tracking=True, help="Added to the package rate: 30 pays 130% of the rate."
+        "Extra Pay (%)", required=True, tracking=True, help="Added to the package rate: 30 pays 1.3 times the rate."
     )
     hour_from = fields.Float("From", default=0.0, help="Local time; a window from 22:00 to 06:00 spans midnight.")
     hour_to = fields.Float("To", default=24.0)
@@ -75,7 +75,7 @@ class CrowdPayRule(models.Model):
         (
             "percent_range",
             f"CHECK(percent > 0 AND percent <= {MAX_PERCENT})",
-            "The extra pay of a pay rule is more than 0% and at most 500%.",
+            "The extra pay of a pay rule is more than 0 and at most 500 percent.",
         ),
         (
             "hours_range",
