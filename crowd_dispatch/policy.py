@@ -48,6 +48,12 @@ The levers, in the order :func:`decide` applies them (each one a setting of
 5. **Re-scoring**: the ranked shortlist is re-ordered by travel time corrected with each
    expert's learned travel factor (``learned_travel``) and by their first-time-fix rate on the
    job's equipment model (``asset_weight``).
+
+**Shortage pay** (``shortage_pay_after_rounds``, ``shortage_pay_step``, ``shortage_pay_cap``) is
+not a decision but the price of the next round: :func:`shortage_pay` reads the job's offer history
+(rounds in which every offer was declined or expired) and returns the share added to the rate.
+The simulator pays it and its experts accept more readily for it; Odoo shows it on the offer and
+carries it to the payout.
 """
 
 import math
@@ -150,6 +156,19 @@ class DispatchSettings:
     asset_weight: float = _setting(
         60.0, "float", 0, 600, "Travel minutes one full point of first-time-fix rate is worth."
     )
+    shortage_pay_after_rounds: int = _setting(
+        0,
+        "int",
+        0,
+        50,
+        "Shortage pay: after this many rounds declined or expired, the next round pays a step more (0: off).",
+    )
+    shortage_pay_step: float = _setting(
+        0.1, "float", 0, 1, "Shortage pay: share of the rate added per round beyond the threshold (0.1 = +10%)."
+    )
+    shortage_pay_cap: float = _setting(
+        0.5, "float", 0, 5, "Shortage pay: most that shortage adds to the rate (0.5 = at most +50%)."
+    )
 
     def __post_init__(self):
         for f in fields(self):
@@ -230,6 +249,36 @@ def first_time_fix_rate(history, model, settings):
     if visits + s <= 0:
         return settings.prior_first_time_fix
     return (fixed + s * settings.prior_first_time_fix) / (visits + s)
+
+
+def failed_rounds(history):
+    """Rounds of offers of a job that are over without an acceptance: every offer of the round was
+    declined or expired (a round with a pending, accepted or withdrawn offer does not count)."""
+    by_round = {}
+    for record in history:
+        by_round.setdefault(record.round, set()).add(record.state)
+    failed = {OfferState.DECLINED, OfferState.EXPIRED}
+    return sum(1 for states in by_round.values() if states and states <= failed)
+
+
+def shortage_steps(rounds_failed, settings):
+    """Shortage steps earned after ``rounds_failed`` failed rounds: none before
+    ``shortage_pay_after_rounds``, then one per failed round from it on (0 when the lever is off)."""
+    after = settings.shortage_pay_after_rounds
+    if not after or settings.shortage_pay_step <= 0 or rounds_failed < after:
+        return 0
+    return rounds_failed - after + 1
+
+
+def shortage_pay(history, settings):
+    """Shortage pay of the next round of a job: ``(extra share, steps, failed rounds)``.
+
+    ``extra = min(steps * shortage_pay_step, shortage_pay_cap)``; the round's pay is the rate times
+    ``1 + extra`` (the Odoo pay rules stack it after the time-window and urgency multipliers)."""
+    rounds = failed_rounds(history)
+    steps = shortage_steps(rounds, settings)
+    extra = min(steps * settings.shortage_pay_step, settings.shortage_pay_cap) if steps else 0.0
+    return round(extra, 6), steps, rounds
 
 
 def learned_expert(expert, history, settings):
@@ -471,6 +520,7 @@ __all__ = [
     "ExpertHistory",
     "Offer",
     "decide",
+    "failed_rounds",
     "first_time_fix_rate",
     "free_share",
     "learned_acceptance",
@@ -478,4 +528,6 @@ __all__ = [
     "learned_travel_factor",
     "offers_to_withdraw",
     "settings_table",
+    "shortage_pay",
+    "shortage_steps",
 ]

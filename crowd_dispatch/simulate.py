@@ -40,10 +40,12 @@ World and mechanics (each switch under ``mechanics`` in the scenario; all on by 
   when the first one ends (within the arrival window; later ones are the next day's work).
 
 Acceptance of an offer for a job at ``km`` (great-circle) from the expert:
-``p = min(0.98, base * exp(-km / ACCEPT_DECAY_KM) * (pay / ref_pay) ** pay_elasticity)``,
+``p = min(0.98, base * exp(-km / ACCEPT_DECAY_KM) * (pay * (1 + shortage) / ref_pay) ** pay_elasticity)``,
 where ``base`` is drawn per expert around ``accept_probability``, ``pay = planned hours *
-pay_per_hour`` (times ``urgent_pay_factor`` when urgent) and ``ref_pay`` is the pay of a normal
-job of mean duration. The engine never sees ``base``: it sees an acceptance learned from the
+pay_per_hour`` (times ``urgent_pay_factor`` when urgent), ``ref_pay`` is the pay of a normal
+job of mean duration and ``shortage`` is the shortage pay of the offer's round
+(:func:`crowd_dispatch.policy.shortage_pay`: 0 unless ``shortage_pay_after_rounds`` is set; ``ours`` only).
+The engine never sees ``base``: it sees an acceptance learned from the
 expert's past offers (``history_offers``), shrunk toward the prior (see
 :mod:`crowd_dispatch.policy`), or the prior alone.
 
@@ -59,7 +61,10 @@ runs until no event is left: every job served or nobody left on shift to serve i
 - ``offers_per_job``: offers sent / jobs. ``decline_rate``: offers declined or timed out / offers
   answered or timed out (withdrawn offers excluded).
 - ``utilisation``: busy minutes (travel + service) / shift minutes of the experts online today.
-- ``cost``: sum of the served experts' cost per job. ``gini_freelance_jobs``: Gini coefficient of
+- ``cost``: sum of the served experts' cost per job. ``pay``: sum of the served jobs' pay
+  (``pay_per_hour`` units, shortage pay included); ``shortage_pay``: the part of it that shortage
+  pay added; ``shortage_paid_jobs``: served jobs whose accepted offer carried shortage pay.
+  ``gini_freelance_jobs``: Gini coefficient of
   the number of jobs per online freelancer (0 = even). ``unserved``: jobs never served (reported,
   never dropped silently).
 """
@@ -78,7 +83,15 @@ import numpy as np
 from .errors import InvalidInput
 from .geo import haversine_km
 from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
-from .policy import DispatchSettings, ExpertHistory, decide, free_share, learned_expert, offers_to_withdraw
+from .policy import (
+    DispatchSettings,
+    ExpertHistory,
+    decide,
+    free_share,
+    learned_expert,
+    offers_to_withdraw,
+    shortage_pay,
+)
 from .pool import ExpertPool
 from .scenario import load, validate
 
@@ -149,12 +162,15 @@ class SimJob:
     service_min: float
     sla_min: float
     actual_service_min: float = 0.0
-    pay: float = 0.0
+    pay: float = 0.0  # pay of the job / the reference pay (a normal job of mean duration)
+    pay_amount: float = 0.0  # pay of the job in currency, before shortage pay
     model: str | None = None
     follow_up_of: int | None = None
     offered: dict = field(default_factory=dict)  # expert id -> offers made (attempts)
     answered_at: dict = field(default_factory=dict)  # expert id -> last decline / expiry time
     pending: dict = field(default_factory=dict)  # expert id -> offer number
+    offer_extra: dict = field(default_factory=dict)  # expert id -> shortage pay share of their open offer
+    paid_extra: float = 0.0  # shortage pay share of the accepted offer
     records: list = field(default_factory=list)  # OfferRecord history (ours)
     served_at: float | None = None
     expert_id: int | None = None
@@ -226,7 +242,7 @@ def build_world(scenario):
             SimJob(
                 id=len(jobs), created=t, lat=lat, lon=lon, urgent=urgent, skills=need, service_min=service,
                 sla_min=float(dm["sla_minutes"]["urgent" if urgent else "normal"]),
-                actual_service_min=service * (1.0 + noise), pay=pay / ref_pay, model=model,
+                actual_service_min=service * (1.0 + noise), pay=pay / ref_pay, pay_amount=pay, model=model,
             )
         )  # fmt: skip
     return experts, jobs
@@ -401,7 +417,8 @@ class Simulation:
         follow = replace(
             job, id=len(self.jobs), created=t, urgent=False, follow_up_of=job.id,
             sla_min=float(self.scenario["demand"]["sla_minutes"]["normal"]), offered={}, answered_at={},
-            pending={}, records=[], served_at=None, expert_id=None, waiting_for=None, wake_at=None, recheck_share=None,
+            pending={}, offer_extra={}, paid_extra=0.0, records=[], served_at=None, expert_id=None, waiting_for=None,
+            wake_at=None, recheck_share=None,
         )  # fmt: skip
         self.jobs.append(follow)
         self._on_arrive(t, follow.id)
@@ -511,11 +528,14 @@ class Simulation:
         job.offered[eid] = attempt + 1
         job.pending[eid] = self.offers
         expert.open_offers.add(job.id)
+        extra = 0.0
         if self.policy == "ours":
+            extra = shortage_pay(job.records, self.settings)[0]  # the rounds before this one
             job.records.append(OfferRecord(eid, max(round_number, 1), OfferState.PENDING, T0 + timedelta(minutes=t)))
             self._sync(expert)
+        job.offer_extra[eid] = extra
         km = self._km(job, expert)
-        p = expert.base_accept * math.exp(-km / ACCEPT_DECAY_KM) * job.pay**self.elasticity
+        p = expert.base_accept * math.exp(-km / ACCEPT_DECAY_KM) * (job.pay * (1.0 + extra)) ** self.elasticity
         accepts, delay = answer(self.seed, job.id, eid, min(p, 0.98), self.delay_range, attempt)
         if delay <= timeout:
             self.push(t + delay, "answer", job.id, eid, self.offers, accepts)
@@ -562,6 +582,7 @@ class Simulation:
         planned_travel = km * ROAD_FACTOR / self.speed * 60.0
         travel = planned_travel * expert.speed_factor
         job.expert_id, job.served_at = eid, t + travel
+        job.paid_extra = job.offer_extra.get(eid, 0.0)
         self.waiting.pop(job.id, None)
         if job.waiting_for is not None and self.reserved.get(job.waiting_for) == job.id:
             del self.reserved[job.waiting_for]
@@ -645,6 +666,9 @@ class Simulation:
             "decline_rate": _share(self.declined, self.answered),
             "utilisation": _share(sum(e.busy_min for e in self.online), shift_min),
             "cost": round(sum(self.by_id[j.expert_id].expert.cost_per_job for j in jobs if j.expert_id is not None), 2),
+            "pay": round(sum(j.pay_amount * (1.0 + j.paid_extra) for j in jobs if j.expert_id is not None), 2),
+            "shortage_pay": round(sum(j.pay_amount * j.paid_extra for j in jobs if j.expert_id is not None), 2),
+            "shortage_paid_jobs": sum(1 for j in jobs if j.expert_id is not None and j.paid_extra > 0),
             "gini_freelance_jobs": gini(freelancers),
             "unserved": sum(1 for j in jobs if j.served_at is None),
         }

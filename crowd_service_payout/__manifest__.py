@@ -15,6 +15,7 @@
         "data/payout_data.xml",
         "data/payout_cron.xml",
         "views/crowd_service_package_views.xml",
+        "views/crowd_pay_rule_views.xml",
         "views/crowd_payout_views.xml",
         "views/crowd_job_cost_report_views.xml",
         "views/account_move_views.xml",

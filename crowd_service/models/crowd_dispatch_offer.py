@@ -44,6 +44,17 @@ class CrowdDispatchOffer(models.Model):
     reason_codes = fields.Json(readonly=True, help="The engine's reasons as (code, parameters).")
     currency_id = fields.Many2one(related="job_id.company_id.currency_id")
     expected_pay = fields.Monetary(currency_field="currency_id", readonly=True)
+    pay_multiplier = fields.Float(
+        "Pay Multiplier",
+        digits=(6, 4),
+        default=1.0,
+        readonly=True,
+        help="Multiplier of the package rate from the pay rules and shortage pay (1 = the plain rate).",
+    )
+    pay_lines = fields.Json(readonly=True, help="The extra pay of the offer: rules, shortage pay, cap (technical).")
+    pay_label = fields.Char(
+        "Extra Pay", compute="_compute_pay_label", help="The extra pay of the offer and why, e.g. '+30% night'."
+    )
     state = fields.Selection(OFFER_STATES, default="pending", required=True, index=True, readonly=True)
     sent_at = fields.Datetime(readonly=True)
     expires_at = fields.Datetime(readonly=True, index=True)
@@ -99,6 +110,13 @@ class CrowdDispatchOffer(models.Model):
         engine = self.env["crowd.dispatch.engine"]
         for offer in self:
             offer.explanation = engine._reasons_text(offer.reason_codes)
+
+    @api.depends("pay_lines")
+    @api.depends_context("lang")
+    def _compute_pay_label(self):
+        engine = self.env["crowd.dispatch.engine"]
+        for offer in self:
+            offer.pay_label = engine._pay_lines_text(offer.pay_lines)
 
     @api.depends("expert_id", "request_name")
     def _compute_display_name(self):
@@ -232,6 +250,8 @@ class CrowdDispatchOffer(models.Model):
             "distance_km": round(self.distance_km, 2),
             "eta_min": round(self.eta_min, 1),
             "expected_pay": self.expected_pay,
+            "pay_multiplier": self.pay_multiplier,
+            "pay_label": self.pay_label or "",
             "currency": self.currency_id.name,
             "expires_at": fields.Datetime.to_string(self.expires_at) if self.expires_at else None,
         }

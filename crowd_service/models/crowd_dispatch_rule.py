@@ -134,6 +134,9 @@ class CrowdDispatchRule(models.Model):
     prior_strength = _lever("prior_strength", "Prior Strength")
     prior_first_time_fix = _lever("prior_first_time_fix", "Prior First-time Fix")
     asset_weight = _lever("asset_weight", "First-time Fix Weight (min)")
+    shortage_pay_after_rounds = _lever("shortage_pay_after_rounds", "Shortage Pay After (rounds)")
+    shortage_pay_step = _lever("shortage_pay_step", "Shortage Pay Step")
+    shortage_pay_cap = _lever("shortage_pay_cap", "Shortage Pay Cap")
 
     _sql_constraints = [
         ("radius_positive", "CHECK(max_radius_km > 0)", "The maximum radius must be positive."),

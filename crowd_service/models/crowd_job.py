@@ -381,6 +381,17 @@ class CrowdJob(models.Model):
         """What the expert earns for this job; the payout addon overrides this."""
         return 0.0
 
+    def _crowd_offer_pay_vals(self, expert, offer_vals, now):
+        """Pay values of a new offer of this job to ``expert`` (``offer_vals``: the offer's other values,
+        e.g. its round and distance); the payout addon adds its pay rules."""
+        self.ensure_one()
+        return {"expected_pay": self._crowd_expected_pay(expert)}
+
+    def _crowd_hold_offers(self, vals_list, now):
+        """The offers (values) of this job that may be sent now; the payout addon holds back those whose
+        pay passes the cost ceiling until a dispatcher approves it."""
+        return vals_list
+
     def _crowd_on_done(self):
         """Called exactly once when the visit is done; the payout addon overrides this."""
         return True

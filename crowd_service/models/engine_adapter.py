@@ -627,6 +627,30 @@ class CrowdDispatchEngine(models.AbstractModel):
         return text() if text else str(code)
 
     @api.model
+    def _pay_line_text(self, line):
+        """One line of an offer's extra pay (``crowd.dispatch.offer.pay_lines``) in the user's language."""
+        env = self.env
+        code = line.get("code")
+        percent = formatLang(env, float(line.get("percent") or 0.0), digits=0)
+        if code == "shortage":
+            rounds = int(line.get("rounds") or 0)
+            if rounds == 1:
+                return env._("+%(percent)s%% after 1 round", percent=percent)
+            return env._("+%(percent)s%% after %(rounds)s rounds", percent=percent, rounds=rounds)
+        if code == "cap":
+            return env._(
+                "capped at ×%(multiplier)s", multiplier=formatLang(env, float(line.get("multiplier") or 0), digits=2)
+            )
+        if code == "rule":
+            return env._("+%(percent)s%% %(label)s", percent=percent, label=line.get("label") or "")
+        return str(code)
+
+    @api.model
+    def _pay_lines_text(self, lines):
+        """An offer's extra pay as one line of text, e.g. "+30% night, +20% after 2 rounds"."""
+        return ", ".join(self._pay_line_text(line) for line in lines or [] if isinstance(line, dict))
+
+    @api.model
     def _rejections_text(self, rejections):
         labels = {
             "excluded": self.env._("already asked"),
@@ -789,9 +813,11 @@ class CrowdDispatchEngine(models.AbstractModel):
                 state="pending",
                 sent_at=offer.sent_at,
                 expires_at=offer.expires_at,
-                expected_pay=job._crowd_expected_pay(Partner.browse(vals["expert_id"])),
             )
+            vals.update(job._crowd_offer_pay_vals(Partner.browse(vals["expert_id"]), vals, now))
             vals_list.append(vals)
+        # the payout addon holds the offers whose pay passes the job's cost ceiling (approval first)
+        vals_list = job._crowd_hold_offers(vals_list, now)
         if not vals_list:
             return self.env["crowd.dispatch.offer"]
         # sudo: offers are written by the dispatch system on behalf of whoever triggered it

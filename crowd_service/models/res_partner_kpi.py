@@ -1,6 +1,6 @@
 # pylint: disable=consider-merging-classes-inherited
 # (dispatch extension kept apart from the expert-pool file on purpose: one feature per file)
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 
@@ -27,6 +27,11 @@ class ResPartner(models.Model):
         help="Jobs done without a follow-up escalation to a specialist.",
     )
     crowd_kpi_avg_rating = fields.Float("Average Rating", compute="_compute_crowd_kpis")
+    crowd_kpi_technician_count = fields.Integer(
+        "Technicians",
+        compute="_compute_crowd_kpis",
+        help="A partner company's scorecard adds up its technicians (experts whose parent is the company).",
+    )
 
     def init(self):
         # a public name, so callable over RPC: only the registry (as superuser) runs schema hooks
@@ -41,46 +46,129 @@ class ResPartner(models.Model):
         )
         return res
 
-    def _compute_crowd_kpis(self):
-        experts = self.filtered("id")
+    def _crowd_scorecard_experts(self):
+        """The experts a scorecard adds up: the expert, or a partner company's technicians (experts whose
+        parent is the company). Read as the system: the caller checked who may see the scorecard."""
+        self.ensure_one()
+        if not self.id:
+            return self.browse()
+        partner = self.sudo().with_context(active_test=False)
+        if partner.is_crowd_expert:
+            return partner
+        if partner.is_company:
+            return partner.search([("parent_id", "=", partner.id), ("is_crowd_expert", "=", True)])
+        return self.browse()
+
+    @api.model
+    def _crowd_kpi_counts(self, expert_ids):
+        """Per expert id: offers by state, visits on site (on time or not), jobs done, jobs done with a
+        specialist follow-up, and ratings (count, sum). Five grouped queries, whatever the number of experts."""
         Offer = self.env["crowd.dispatch.offer"].sudo()
         Job = self.env["crowd.job"].sudo()
-        offers = {}
+        counts = {pid: {"offers": {}, "on_site": {}, "done": 0, "escalated": 0, "ratings": 0, "rating_sum": 0.0}
+                  for pid in expert_ids}  # fmt: skip
+        if not expert_ids:
+            return counts
         for expert, state, count in Offer._read_group(
-            [("expert_id", "in", experts.ids)], ["expert_id", "state"], ["__count"]
+            [("expert_id", "in", expert_ids)], ["expert_id", "state"], ["__count"]
         ):
-            offers.setdefault(expert.id, {})[state] = count
-        visits = {}
+            counts[expert.id]["offers"][state] = count
         for expert, sla_met, count in Job._read_group(
-            [("expert_id", "in", experts.ids), ("on_site_at", "!=", False)], ["expert_id", "sla_met"], ["__count"]
+            [("expert_id", "in", expert_ids), ("on_site_at", "!=", False)], ["expert_id", "sla_met"], ["__count"]
         ):
-            visits.setdefault(expert.id, {})[sla_met] = count
-        done = dict(
-            Job._read_group([("expert_id", "in", experts.ids), ("state", "=", "done")], ["expert_id"], ["__count"])
-        )
-        escalated = dict(
-            Job._read_group(
-                [("expert_id", "in", experts.ids), ("state", "=", "done"), ("followup_ids", "!=", False)],
-                ["expert_id"],
-                ["__count"],
+            counts[expert.id]["on_site"][sla_met] = count
+        for expert, count in Job._read_group(
+            [("expert_id", "in", expert_ids), ("state", "=", "done")], ["expert_id"], ["__count"]
+        ):
+            counts[expert.id]["done"] = count
+        for expert, count in Job._read_group(
+            [("expert_id", "in", expert_ids), ("state", "=", "done"), ("followup_ids", "!=", False)],
+            ["expert_id"],
+            ["__count"],
+        ):
+            counts[expert.id]["escalated"] = count
+        for partner, count, total in (
+            self.env["rating.rating"]
+            .sudo()
+            ._read_group(
+                [
+                    ("rated_partner_id", "in", expert_ids),
+                    ("consumed", "=", True),
+                    ("rating", ">=", 1),
+                    ("res_model", "=", "crowd.job"),
+                ],
+                ["rated_partner_id"],
+                ["__count", "rating:sum"],
             )
-        )
-        done = {p.id: c for p, c in done.items()}
-        escalated = {p.id: c for p, c in escalated.items()}
+        ):
+            counts[partner.id]["ratings"], counts[partner.id]["rating_sum"] = count, total
+        return counts
+
+    @api.model
+    def _crowd_scorecard_figures(self, counts):
+        """The scorecard of the experts whose counts are given (one expert, or a company's technicians)."""
+        offers, on_site = {}, {}
+        done = escalated = ratings = 0
+        rating_sum = 0.0
+        for c in counts:
+            for state, count in c["offers"].items():
+                offers[state] = offers.get(state, 0) + count
+            for met, count in c["on_site"].items():
+                on_site[met] = on_site.get(met, 0) + count
+            done += c["done"]
+            escalated += c["escalated"]
+            ratings += c["ratings"]
+            rating_sum += c["rating_sum"]
+        answered = sum(offers.get(s, 0) for s in ("accepted", "declined", "expired"))
+        visits = sum(on_site.values())
+        return {
+            "offers": sum(offers.values()),
+            "acceptance_rate": 100.0 * offers.get("accepted", 0) / answered if answered else 0.0,
+            "on_time_rate": 100.0 * on_site.get(True, 0) / visits if visits else 0.0,
+            "jobs_done": done,
+            "first_time_fix_rate": 100.0 * (done - escalated) / done if done else 0.0,
+            "avg_rating": round(rating_sum / ratings, 2) if ratings else 0.0,
+            "ratings": ratings,
+        }
+
+    def _crowd_scorecard(self):
+        """The scorecard of this expert or partner company, as a dict (see _crowd_scorecard_figures; the
+        payout addon adds the earnings). The caller checks who may see it."""
+        self.ensure_one()
+        experts = self._crowd_scorecard_experts()
+        counts = self._crowd_kpi_counts(experts.ids)
+        card = self._crowd_scorecard_figures(counts.values())
+        card["technicians"] = len(experts) if not self.sudo().is_crowd_expert else 0
+        card["experts"] = experts
+        return card
+
+    def _crowd_scorecard_visible_to(self, user):
+        """Whether ``user`` may see this scorecard in the portal: their own, or, for the user of a partner
+        company, the company's and its technicians'. Crowd dispatchers see every scorecard."""
+        self.ensure_one()
+        if user.has_group("crowd_service.group_crowd_user"):
+            return True
+        own = user.partner_id
+        if self == own:
+            return bool(self._crowd_scorecard_experts())
+        return bool(own.is_company and self.sudo().parent_id == own and self.sudo().is_crowd_expert)
+
+    def _compute_crowd_kpis(self):
+        partners = self.filtered("id")
+        experts = {partner.id: partner._crowd_scorecard_experts() for partner in partners}
+        all_ids = list({pid for group in experts.values() for pid in group.ids})
+        counts = self._crowd_kpi_counts(all_ids)
         for partner in self:
-            counts = offers.get(partner.id, {})
-            answered = sum(counts.get(s, 0) for s in ("accepted", "declined", "expired"))
-            partner.crowd_kpi_offer_count = sum(counts.values())
-            partner.crowd_kpi_acceptance_rate = 100.0 * counts.get("accepted", 0) / answered if answered else 0.0
-            on_site = visits.get(partner.id, {})
-            total = sum(on_site.values())
-            partner.crowd_kpi_on_time_rate = 100.0 * on_site.get(True, 0) / total if total else 0.0
-            jobs = done.get(partner.id, 0)
-            partner.crowd_kpi_jobs_done = jobs
-            partner.crowd_kpi_first_time_fix_rate = (
-                100.0 * (jobs - escalated.get(partner.id, 0)) / jobs if jobs else 0.0
-            )
-            partner.crowd_kpi_avg_rating = partner.crowd_rating
+            group = experts.get(partner.id, self.browse())
+            card = self._crowd_scorecard_figures([counts[pid] for pid in group.ids])
+            partner.crowd_kpi_offer_count = card["offers"]
+            partner.crowd_kpi_acceptance_rate = card["acceptance_rate"]
+            partner.crowd_kpi_on_time_rate = card["on_time_rate"]
+            partner.crowd_kpi_jobs_done = card["jobs_done"]
+            partner.crowd_kpi_first_time_fix_rate = card["first_time_fix_rate"]
+            # an expert's rating is the stored average of their ratings; a company's, that of its technicians
+            partner.crowd_kpi_avg_rating = partner.crowd_rating if partner.is_crowd_expert else card["avg_rating"]
+            partner.crowd_kpi_technician_count = len(group) if not partner.is_crowd_expert else 0
 
     def action_view_crowd_jobs(self):
         self.ensure_one()

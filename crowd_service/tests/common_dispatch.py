@@ -40,6 +40,8 @@ class CrowdDispatchCase(TransactionCase):
         cls.addClassCleanup(cls._clock_patch.stop)
         # a clean slate: only this class' rules and experts take part
         cls.env["crowd.dispatch.rule"].search([]).active = False
+        if "crowd.pay.rule" in cls.env:  # the payout addon's demo pay rules (night, urgency) out of the way too
+            cls.env["crowd.pay.rule"].search([]).active = False
         cls.env["res.partner"].search([("is_crowd_expert", "=", True)]).write({"crowd_online": False})
         # the demo's open jobs are out of the way (the dispatch cron would decide them at the test's clock)
         cls.env["crowd.job"].search([("state", "not in", ("done", "cancelled"))]).sudo().write(

@@ -7,13 +7,19 @@ class CrowdDispatchOffer(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         offers = super().create(vals_list)
-        # The expected pay is asked before the offer exists; once it does, its distance gives
-        # the travel allowance of the package (only packages with an allowance change anything).
-        Package = self.env["crowd.service.package"].sudo()  # sudo: rates are needed for the expert's offer
-        with_distance = offers.filtered("distance_km")
-        if with_distance and Package.search_count([("travel_per_km", ">", 0)], limit=1):
-            for offer in with_distance:
-                pay = offer.job_id._crowd_expected_pay(offer.expert_id)
-                if offer.currency_id.compare_amounts(pay, offer.expected_pay):
-                    offer.sudo().expected_pay = pay  # sudo: a computed figure on a read-only field
+        # The dispatch gives each offer its pay (crowd.job._crowd_offer_pay_vals, with its distance and
+        # round); an offer made otherwise (by a crowd manager) gets it here, from its distance.
+        for offer, vals in zip(offers, vals_list, strict=True):
+            if "pay_multiplier" in vals or offer.expert_id.crowd_kind == "employee":
+                continue
+            quote = offer.job_id._crowd_pay_quote(offer.expert_id, offer.distance_km, at=offer.sent_at or None)
+            if quote:
+                # sudo: computed figures on read-only fields
+                offer.sudo().write(
+                    {
+                        "expected_pay": quote["amount_company"],
+                        "pay_multiplier": quote["multiplier"],
+                        "pay_lines": quote["lines"] or False,
+                    }
+                )
         return offers

@@ -24,6 +24,9 @@ FROZEN_FIELDS = {
     "distance_km",
     "base_amount",
     "travel_amount",
+    "peak_amount",
+    "pay_multiplier",
+    "pay_lines",
     "amount",
     "is_manual",
     "manual_reason",
@@ -42,7 +45,7 @@ WORKFLOW_FIELDS = {
     "reject_reason",
     "cancel_reason",
 }
-AMOUNT_FIELDS = ("amount", "base_amount", "travel_amount", "distance_km")
+AMOUNT_FIELDS = ("amount", "base_amount", "travel_amount", "peak_amount", "distance_km")
 # Context value that lets _write_workflow() through write(): an object, which no JSON (RPC,
 # portal form) can carry, so no caller can forge it (as OCA queue_job's EDIT_SENTINEL).
 WORKFLOW_SENTINEL = object()
@@ -117,6 +120,14 @@ class CrowdPayout(models.Model):
     distance_km = fields.Float(string="Distance (km)", help="Distance of the accepted offer.")
     base_amount = fields.Monetary(string="Package Rate")
     travel_amount = fields.Monetary(string="Travel Allowance")
+    peak_amount = fields.Monetary(
+        string="Extra Pay", help="What the pay rules and shortage pay of the accepted offer add to the package rate."
+    )
+    pay_multiplier = fields.Float(
+        "Pay Multiplier", digits=(6, 4), default=1.0, help="Multiplier of the package rate, from the accepted offer."
+    )
+    pay_lines = fields.Json(help="The extra pay of the accepted offer: rules, shortage pay, cap (technical).")
+    pay_label = fields.Char("Extra Pay Reason", compute="_compute_pay_label")
     amount = fields.Monetary(required=True, tracking=True)
     amount_company = fields.Monetary(
         string="Amount (Company Currency)",
@@ -175,6 +186,7 @@ class CrowdPayout(models.Model):
         (
             "amounts_positive",
             "CHECK(amount >= 0 AND COALESCE(base_amount, 0) >= 0 AND COALESCE(travel_amount, 0) >= 0"
+            " AND COALESCE(peak_amount, 0) >= 0"
             " AND COALESCE(distance_km, 0) >= 0)",
             "Payout amounts and distances cannot be negative.",
         ),
@@ -200,6 +212,13 @@ class CrowdPayout(models.Model):
     def _compute_currency_id(self):
         for payout in self:
             payout.currency_id = payout.package_id.currency_id or payout.company_id.currency_id
+
+    @api.depends("pay_lines")
+    @api.depends_context("lang")
+    def _compute_pay_label(self):
+        engine = self.env["crowd.dispatch.engine"]
+        for payout in self:
+            payout.pay_label = engine._pay_lines_text(payout.pay_lines)
 
     @api.depends("amount", "currency_id", "company_id", "date")
     def _compute_amount_company(self):
@@ -247,10 +266,10 @@ class CrowdPayout(models.Model):
         if any((vals.get(fname) or 0.0) < 0 for fname in AMOUNT_FIELDS):
             raise ValidationError(self.env._("Payout amounts and distances cannot be negative."))
 
-    @api.constrains("is_manual", "manual_reason", "amount", "package_id", "base_amount", "travel_amount")
+    @api.constrains("is_manual", "manual_reason", "amount", "package_id", "base_amount", "travel_amount", "peak_amount")
     def _check_manual_reason(self):
         for payout in self:
-            package_pay = payout.base_amount + payout.travel_amount if payout.package_id else 0.0
+            package_pay = payout.base_amount + payout.peak_amount + payout.travel_amount if payout.package_id else 0.0
             if payout.is_manual or not payout.currency_id.compare_amounts(payout.amount, package_pay):
                 if payout.is_manual and not (payout.manual_reason or "").strip():
                     raise ValidationError(
@@ -318,11 +337,17 @@ class CrowdPayout(models.Model):
             return vals
         distance = vals.setdefault("distance_km", job._crowd_offer_distance(expert))
         pay = package._compute_pay(distance)
+        # the extra pay of the accepted offer (pay rules, shortage pay) is kept on the payout
+        offer = job._crowd_accepted_offer(expert) if job and expert else self.env["crowd.dispatch.offer"]
+        multiplier = vals.setdefault("pay_multiplier", offer.pay_multiplier or 1.0)
+        vals.setdefault("pay_lines", offer.pay_lines or False)
+        peak = package.currency_id.round(pay["base_amount"] * multiplier) - pay["base_amount"]
         vals.update(package_id=package.id, currency_id=package.currency_id.id)
         vals.setdefault("base_amount", pay["base_amount"])
         vals.setdefault("travel_amount", pay["travel_amount"])
-        vals.setdefault("amount", pay["amount"])
-        if package.currency_id.compare_amounts(vals["amount"], pay["amount"]):
+        vals.setdefault("peak_amount", peak)
+        vals.setdefault("amount", pay["amount"] + peak)
+        if package.currency_id.compare_amounts(vals["amount"], pay["amount"] + vals["peak_amount"]):
             vals["is_manual"] = True
         return vals
 
@@ -630,7 +655,18 @@ class CrowdPayout(models.Model):
             "product_id": (
                 self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job")
             ).id,
-            "name": f"{job.request_id.name} – {job.name} – {self.expert_id.name} – {fields.Date.to_string(self.date)}",
+            "name": " – ".join(
+                filter(
+                    None,
+                    (
+                        job.request_id.name,
+                        job.name,
+                        self.expert_id.name,
+                        fields.Date.to_string(self.date),
+                        self.pay_label,
+                    ),
+                )
+            ),
             "quantity": 1.0,
             "price_unit": self.amount,
             "crowd_payout_origin_id": self.id,

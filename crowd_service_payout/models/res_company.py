@@ -19,6 +19,11 @@ class ResCompany(models.Model):
     crowd_payout_analytic_account_id = fields.Many2one(
         "account.analytic.account", string="Default Payout Analytic Account"
     )
+    crowd_pay_max_multiplier = fields.Float(
+        string="Highest Pay Multiplier",
+        default=2.0,
+        help="Cap on the product of the pay rules and shortage pay: 2 pays at most twice the package rate. 0: no cap.",
+    )
     crowd_internal_cost_per_job = fields.Monetary(
         string="Internal Cost per Job",
         currency_field="currency_id",

@@ -12,6 +12,7 @@ class ResConfigSettings(models.TransientModel):
     crowd_payout_analytic_account_id = fields.Many2one(
         related="company_id.crowd_payout_analytic_account_id", readonly=False
     )
+    crowd_pay_max_multiplier = fields.Float(related="company_id.crowd_pay_max_multiplier", readonly=False)
     crowd_internal_cost_per_job = fields.Monetary(
         related="company_id.crowd_internal_cost_per_job", readonly=False, currency_field="currency_id"
     )

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .maintenance_request import PAYOUT_READERS
 
@@ -11,6 +11,45 @@ class ResPartner(models.Model):
     crowd_payout_count = fields.Integer(
         compute="_compute_crowd_payout_count", string="Payout Count", groups=PAYOUT_READERS
     )
+
+    crowd_kpi_earnings = fields.Monetary(
+        "Earnings",
+        compute="_compute_crowd_kpi_earnings",
+        currency_field="crowd_kpi_currency_id",
+        groups=PAYOUT_READERS,
+        help="Payouts approved, billed or paid (company currency); a company's add up its technicians'.",
+    )
+    crowd_kpi_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_crowd_kpi_earnings", groups=PAYOUT_READERS
+    )
+
+    @api.model
+    def _crowd_earnings(self, expert_ids):
+        """Sum of the payouts approved, billed or paid of ``expert_ids`` in the current company's currency."""
+        # sudo: figures for a scorecard whose reader was checked by the caller
+        Payout = self.env["crowd.payout"].sudo()
+        groups = Payout._read_group(
+            [("expert_id", "in", expert_ids), ("state", "in", ("approved", "billed", "paid"))],
+            ["company_id"],
+            ["amount_company:sum"],
+        )
+        currency = self.env.company.currency_id
+        total = 0.0
+        for company, amount in groups:
+            total += company.currency_id._convert(amount, currency, self.env.company, fields.Date.context_today(self))
+        return currency.round(total)
+
+    def _compute_crowd_kpi_earnings(self):
+        for partner in self:
+            partner.crowd_kpi_currency_id = self.env.company.currency_id
+            experts = partner._crowd_scorecard_experts() if partner.id else partner.browse()
+            partner.crowd_kpi_earnings = self._crowd_earnings(experts.ids) if experts else 0.0
+
+    def _crowd_scorecard(self):
+        card = super()._crowd_scorecard()
+        card["earnings"] = self._crowd_earnings(card["experts"].ids) if card["experts"] else 0.0
+        card["currency"] = self.env.company.currency_id
+        return card
 
     def _compute_crowd_payout_count(self):
         counts = dict(self.env["crowd.payout"]._read_group([("expert_id", "in", self.ids)], ["expert_id"], ["__count"]))

@@ -3,11 +3,13 @@ from . import (
     test_bills,
     test_concurrency,
     test_package,
+    test_pay_rules,
     test_payout_approval,
     test_portal,
     test_regressions,
     test_reporting,
     test_rpc,
     test_rpc_security,
+    test_scorecard,
 )
 from . import test_api_example

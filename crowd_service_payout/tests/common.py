@@ -80,6 +80,7 @@ class CrowdPayoutCommon(AccountTestInvoicingCommon):
         )
         cls.Package = cls.env["crowd.service.package"]
         cls.Package.search([]).active = False  # demo packages would compete with the test ones
+        cls.env["crowd.pay.rule"].search([]).active = False  # demo pay rules depend on the clock
         cls.package_generic = cls.Package.create({"name": "Any job", "amount": 80.0, "sequence": 50})
         cls.package_technician = cls.Package.create(
             {"name": "Technician job", "amount": 100.0, "crowd_tier": "technician", "sequence": 20}

@@ -44,8 +44,11 @@ ALLOWED = [
     # the wizards: approvers bill what they selected; approvers and managers give reasons
     (APPROVERS, "crowd.payout.bill.wizard", ("*",), "*"),
     (PAYOUT_EDITORS, "crowd.payout.reason.wizard", ("*",), "*"),
-    # packages are the crowd manager's configuration
+    # packages and pay rules are the crowd manager's configuration
     ({"manager"}, "crowd.service.package", ("*",), "*"),
+    ({"manager"}, "crowd.pay.rule", ("*",), "*"),
+    # dispatchers approve a pay above the cost ceiling (the job waits for it)
+    ({"dispatcher", "manager"}, "crowd.job", ("action_approve_pay",), ("job_pay_approval",)),
     # accountants reset or cancel bills (the payouts follow their bill)
     ({"finance", "approver"}, "account.move", ("button_draft", "button_cancel", "write:*"), "*"),
     ({"finance", "approver"}, "account.move.line", ("write:*",), "*"),
@@ -100,6 +103,9 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
         )
         cls.cost_line = cls.env["crowd.job.cost.report"].search([], limit=1)
         cls.settings = cls.env["res.config.settings"].create({})
+        cls.job_pay_approval = cls._make_job(cls.expert_freelance, state="dispatching", expert_id=False)
+        cls.job_pay_approval.sudo().write({"pay_approval_state": "needed", "pay_approval_amount": 150.0})
+        cls.pay_rule = cls.env["crowd.pay.rule"].create({"name": "Night (RPC)", "label": "night", "percent": 30.0})
 
     def targets(self):
         bill = self.billed.move_id
@@ -110,12 +116,13 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
                 ("payout_billed", self.billed),
             ],
             "crowd.service.package": [("package", self.package_generic)],
+            "crowd.pay.rule": [("pay_rule", self.pay_rule)],
             "crowd.payout.bill.wizard": [("bill_wizard", self.bill_wizard)],
             "crowd.payout.reason.wizard": [("reason_wizard", self.reason_wizard)],
             "crowd.job.cost.report": [("cost_line", self.cost_line)],
             "account.move": [("bill", bill)],
             "account.move.line": [("bill_line", self.billed.move_line_id)],
-            "crowd.job": [("job", self.to_approve.job_id)],
+            "crowd.job": [("job", self.to_approve.job_id), ("job_pay_approval", self.job_pay_approval)],
             "maintenance.request": [("request", self.to_approve.job_id.request_id)],
             "maintenance.equipment": [("equipment", self.equipment_lift)],
             "maintenance.equipment.category": [("category", self.category_lift)],

@@ -89,6 +89,9 @@ class CrowdServicePortal(CustomerPortal):
             )
         if "crowd_job_count" in counters:
             values["crowd_job_count"] = Job.search_count(self._job_domain(active=True)) if Job.has_access("read") else 0
+        if "crowd_scorecard_count" in counters:
+            # the user's own scorecard: 1 when they are an expert or a partner company with technicians
+            values["crowd_scorecard_count"] = 1 if env.user.partner_id._crowd_scorecard_experts() else 0
         if "crowd_service_count" in counters:
             values["crowd_service_count"] = (
                 Request.search_count(self._service_domain()) if Request.has_access("read") else 0
@@ -287,6 +290,29 @@ class CrowdServicePortal(CustomerPortal):
             "message": message,
         }
         return self._crowd_render("crowd_service_portal.portal_crowd_profile", values)
+
+    # ------------------------------------------------------------- scorecard
+    @http.route(["/my/crowd/scorecard", "/my/crowd/scorecard/<int:partner_id>"], type="http", auth="user", website=True)
+    def portal_crowd_scorecard(self, partner_id=None, **kw):
+        """The scorecard of the user (an expert, or a partner company with technicians) or, for a partner
+        company's user, of one of its technicians; any other id answers 404, as an unknown one."""
+        user = request.env.user
+        partner = user.partner_id if partner_id is None else request.env["res.partner"].browse(partner_id)
+        if not (0 < partner.id <= MAX_ID) or not partner.sudo().exists():
+            raise NotFound()
+        if not partner._crowd_scorecard_visible_to(user) or not partner._crowd_scorecard_experts():
+            raise NotFound()
+        card = partner._crowd_scorecard()
+        technicians = card["experts"] if card["technicians"] else partner.browse()
+        values = {
+            # sudo: the reader was checked above (their own scorecard, or their company's technicians)
+            "scorecard_partner": partner.sudo(),
+            "card": card,
+            "technicians": technicians,
+            "technician_cards": {tech.id: tech._crowd_scorecard() for tech in technicians},
+            "page_name": "crowd_scorecard",
+        }
+        return self._crowd_render("crowd_service_portal.portal_crowd_scorecard", values)
 
     @http.route(["/my/crowd/certificates"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_certificate_upload(self, type_id=None, number=None, issue_date=None, expiry_date=None, **kw):

@@ -4,3 +4,5 @@ from . import test_join_models
 from . import test_portal
 from . import test_portal_models
 from . import test_rpc_security
+from . import test_scorecard
+
