@@ -5,15 +5,21 @@ notification on the job's tracking channel, which the customer's tracking page l
 The live position and ETA live in ``crowd.job.tracking`` (one row per job), not on the job: a position
 ping is not a change of the job (an action queued offline and replayed later is refused only when the job
 itself changed, see ``crowd.job.replay``).
+
+The job's side of the offline replay (``action_replay_offline``) lives here too: one extension of
+``crowd.job`` for the phone.
 """
 
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, consteq
+from odoo.tools.misc import format_datetime
 
 from crowd_dispatch.geo import eta_minutes, geodesic_km
+
+from .crowd_job_replay import KEY_PATTERN, MAX_VALUE_TEXT, REPLAY_ACTIONS
 
 # the server keeps at most one position per expert in this many seconds (the phone sends every 30 s at most)
 POSITION_MIN_INTERVAL_S = 25
@@ -150,6 +156,126 @@ class CrowdJob(models.Model):
         """The job's portal access token matches ``token`` (constant-time)."""
         self.ensure_one()
         return bool(token and self.access_token and consteq(self.access_token, token))
+
+    # ------------------------------------------------------------------ offline replay
+    def _crowd_version(self):
+        """The job's version as the phone sees it: the last write date, to the microsecond."""
+        self.ensure_one()
+        self.flush_recordset()
+        self.invalidate_recordset(["write_date"])
+        return self.write_date.isoformat() if self.write_date else ""
+
+    def action_replay_offline(self, key, action, values, seen_state, seen_version, queued_at=None):
+        """Run ``action`` (en_route, check_in, report, complete) with ``values`` made offline on the expert's
+        phone, exactly once per ``key``, and only if the job is still as the phone saw it (``seen_state``,
+        ``seen_version``). Returns ``{"result": "applied"|"refused", "message", "duplicate", "state",
+        "version"}``; a refused action changed nothing."""
+        self.ensure_one()
+        # read access first: a foreign or unknown job answers like one that does not exist
+        self.check_access("read")
+        if self.expert_id != self.env.user.partner_id:
+            raise AccessError(self.env._("Only the job's expert sends what they did offline."))
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise ValidationError(self.env._("The offline action's key is 8 to 64 letters, digits, - or _."))
+        if action not in dict(REPLAY_ACTIONS):
+            raise ValidationError(self.env._("Unknown offline action."))
+        if not isinstance(values, dict) or any(
+            not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > MAX_VALUE_TEXT
+            for value in values.values()
+        ):
+            raise ValidationError(self.env._("The offline action's values are short texts and numbers."))
+        if not isinstance(seen_state, str) or not isinstance(seen_version, str):
+            raise ValidationError(self.env._("The offline action says which state and version of the job it saw."))
+        queued = None
+        if queued_at:
+            try:
+                queued = fields.Datetime.to_datetime(queued_at) if isinstance(queued_at, str) else None
+            except ValueError:
+                queued = None
+            if not queued:
+                raise ValidationError(self.env._("The time of the offline action is written YYYY-MM-DD HH:MM:SS."))
+        # one replay of this job at a time (the same order as the visit actions: the job's row first)
+        self.env.cr.execute(SQL("SELECT id FROM crowd_job WHERE id = %s FOR UPDATE", self.id))
+        # the key is claimed before anything runs: a concurrent replay of the same key waits for this one and
+        # then finds it (a serialization retry of its request answers the stored result)
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO crowd_job_replay (user_id, key, job_id, company_id, action, queued_at,
+                                                 create_uid, create_date, write_uid, write_date)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, now() AT TIME ZONE 'UTC', %s, now() AT TIME ZONE 'UTC')
+                   ON CONFLICT (user_id, key) DO NOTHING
+                   RETURNING id""",
+                self.env.uid,
+                key,
+                self.id,
+                self.sudo().company_id.id,
+                action,
+                queued,
+                self.env.uid,
+                self.env.uid,
+            )
+        )
+        row = self.env.cr.fetchone()
+        # sudo: replays are written by the system only; the caller and the input were checked above
+        Replay = self.env["crowd.job.replay"].sudo()
+        if not row:
+            done = Replay.search([("user_id", "=", self.env.uid), ("key", "=", key)], limit=1)
+            if done.job_id != self or done.action != action:
+                raise ValidationError(self.env._("This offline action's key was already used for another action."))
+            return self._crowd_replay_answer(done, duplicate=True)
+        replay = Replay.browse(row[0])
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        if self.state != seen_state or self._crowd_version() != seen_version:
+            result, message = (
+                "refused",
+                self.env._(
+                    "The job changed while you were offline (it is now %(state)s): what you did offline was not "
+                    "sent. Check the job and do it again if it still applies.",
+                    state=labels.get(self.state, self.state),
+                ),
+            )
+        else:
+            try:
+                with self.env.cr.savepoint():
+                    self._crowd_replay_run(action, values)
+                result, message = "applied", False
+            except (UserError, ValidationError, AccessError) as exc:
+                result, message = "refused", exc.args[0]
+        replay.write({"result": result, "message": message})
+        if result == "applied":
+            when = format_datetime(self.env, queued, tz=self.env.user.tz) if queued else "?"
+            self.sudo().message_post(
+                body=self.env._(
+                    "%(action)s made offline on the phone (%(when)s), sent when back online.",
+                    action=dict(self.env["crowd.job.replay"]._fields["action"]._description_selection(self.env))[
+                        action
+                    ],
+                    when=when,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        return self._crowd_replay_answer(replay)
+
+    def _crowd_replay_run(self, action, values):
+        """The ONE checked job method of an offline action, with the values the phone queued."""
+        if action == "en_route":
+            return self.action_en_route(values.get("eta_minutes"))
+        if action == "check_in":
+            return self.action_check_in(values.get("latitude"), values.get("longitude"))
+        if action == "report":
+            notes = values.get("notes")
+            return self.action_report(notes.strip() if isinstance(notes, str) else notes)
+        resolution = values.get("resolution")
+        return self.action_complete(resolution.strip() or None if isinstance(resolution, str) else resolution)
+
+    def _crowd_replay_answer(self, replay, duplicate=False):
+        return {
+            "result": replay.result,
+            "message": replay.message or False,
+            "duplicate": duplicate,
+            "state": self.state,
+            "version": self._crowd_version(),
+        }
 
 
 class ResPartner(models.Model):

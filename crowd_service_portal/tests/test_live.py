@@ -2,14 +2,16 @@
 visit actions (exactly once per idempotency key, refused when the job changed)."""
 
 import json
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.bus.models.bus import ImBus, channel_with_db, dispatch, json_dump
 from odoo.addons.bus.tests.common import WebsocketCase, websocket
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from crowd_dispatch import Policy
 from crowd_dispatch.geo import eta_minutes, geodesic_km
@@ -414,3 +416,37 @@ class TestCrowdExpertApp(CrowdLiveCommon):
         # the customer's pages are not the expert app
         self.authenticate("live_customer", "live_customer")
         self.assertNotIn('rel="manifest"', self.url_open(f"/my/service/{self.job.id}").text)
+
+
+@tagged("post_install", "-at_install", "crowd_live")
+class TestCrowdLiveTour(CrowdLiveCommon):
+    """The tracking page in a browser sees the ETA change with no reload. The test server runs the real bus
+    (the websocket, the page's subscription by token); only what test mode switches off is switched back
+    on: websockets, and the wake-up that a committed transaction's NOTIFY gives them."""
+
+    def test_tracking_page_updates_itself(self):
+        self.startPatcher(patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True))
+        original_sendone = ImBus._sendone
+
+        def sendone(bus, target, notification_type, message):
+            original_sendone(bus, target, notification_type, message)
+
+            def wake_up():
+                for websockets in list(dispatch._channels_to_ws.values()):
+                    for ws in list(websockets):
+                        ws.trigger_notification_dispatching()
+
+            bus.env.cr.precommit.add(wake_up)
+
+        self.startPatcher(patch.object(ImBus, "_sendone", sendone))
+        # no tile server in the test: a local image for every tile
+        tiles = "/web/static/img/placeholder.png"
+        self.env["ir.config_parameter"].sudo().set_param("crowd_service.map_tile_url", tiles)
+        self.expert.with_user(self.expert_user).crowd_set_location_consent(True)
+        self.job.with_user(self.expert_user).action_en_route(45)
+        token = self.job._portal_ensure_token()
+        self.env.flush_all()
+        self.start_tour(
+            f"/my/service/{self.job.id}?access_token={token}", "crowd_live_tracking_tour", login="live_expert"
+        )
+        self.assertEqual(self.job.tracking_ids.latitude, 46.99)
