@@ -1,3 +1,5 @@
+# pylint: disable=consider-merging-classes-inherited
+# (the phone's live tracking kept apart on purpose: one feature per file)
 """Live tracking of a visit: the expert's phone sends its position while online or on the way, with the
 expert's consent; each job the expert is on the way to gets a live ETA (the engine's geo ETA) and a bus
 notification on the job's tracking channel, which the customer's tracking page listens to.

@@ -1,3 +1,5 @@
+# pylint: disable=consider-merging-classes-inherited
+# (the phone's live tracking kept apart on purpose: one feature per file)
 import json
 
 from odoo import models
