@@ -37,6 +37,8 @@
         "security/crowd_webhook_security.xml",
         "data/crowd_webhook_cron.xml",
         "views/crowd_webhook_delivery_views.xml",
+        "security/crowd_live_security.xml",
+        "views/crowd_live_views.xml",
     ],
     "demo": [
         "demo/crowd_skill_demo.xml",

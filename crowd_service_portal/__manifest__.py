@@ -16,10 +16,15 @@
         "views/portal_templates.xml",
         "views/join_templates.xml",
         "views/res_partner_join_views.xml",
+        "views/portal_live_templates.xml",
         "report/equipment_qr_label.xml",
     ],
     "demo": ["demo/portal_demo.xml", "demo/join_demo.xml"],
     "assets": {
+        "web.assets_frontend": [
+            "crowd_service_portal/static/src/js/crowd_expert_app.js",
+            "crowd_service_portal/static/src/js/crowd_tracking.js",
+        ],
         "web.assets_tests": ["crowd_service_portal/static/tests/tours/*.js"],
     },
 }

@@ -20,3 +20,6 @@ from . import engine_adapter
 from . import crowd_webhook_delivery
 from . import res_company_webhook
 from . import res_config_settings_webhook
+from . import crowd_job_replay
+from . import crowd_job_tracking
+from . import ir_websocket

@@ -43,6 +43,9 @@ ALLOWED = [
         ("job_assigned", "job_en_route", "job_on_site", "job_done"),
     ),
     ({"customer"}, "crowd.job", ("action_rate",), ("job_done",)),
+    # the expert's phone: the position on the way, the actions made offline, the consent to share the position
+    ({"expert"}, "crowd.job", ("action_report_position", "action_replay_offline"), "*"),
+    ({"expert"}, "res.partner", ("crowd_set_location_consent", "crowd_report_position"), ("expert_partner",)),
     # each expert answers their own offer; a dispatcher records an answer given on the phone
     ({"expert"}, "crowd.dispatch.offer", ("action_accept", "action_decline"), ("offer_expert",)),
     ({"other_expert"}, "crowd.dispatch.offer", ("action_accept", "action_decline"), ("offer_other_expert",)),
@@ -96,6 +99,15 @@ ALLOWED = [
 # Fields nobody writes directly, whatever their access rights: the system writes them (with sudo) in
 # the actions that check who acts. They win over ALLOWED.
 SYSTEM_ONLY = [
+    # the expert's own decision and their phone's reports, never a dispatcher's (who may call every job action
+    # and write every expert field otherwise)
+    (DISPATCHERS, "crowd.job", ("action_report_position", "action_replay_offline"), "*"),
+    (
+        DISPATCHERS,
+        "res.partner",
+        ("write:crowd_location_consent", "write:crowd_location_consent_at", "write:crowd_position_at"),
+        "*",
+    ),
     (DISPATCHERS, "crowd.expert.certificate", ("write:state", "write:verified_by_id", "write:verified_on"), "*"),
     (DISPATCHERS, "crowd.expert.skill", ("write:verified_by_id", "write:verified_on"), "*"),
 ]
@@ -292,6 +304,16 @@ class TestRpcSecurity(CrowdRpcCase):
         )
         cls.report_line = env["crowd.dispatch.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
         cls.settings = env["res.config.settings"].create({})
+        # live tracking and the offline replay: the expert shares their position on the way, and an action made
+        # offline on a job that changed meanwhile was refused
+        cls.expert.sudo().write({"crowd_location_consent": True})
+        cls.jobs["en_route"].with_env(expert_env).action_report_position(*NEAR)
+        cls.tracking = cls.jobs["en_route"].tracking_ids
+        cls.jobs["on_site"].with_env(expert_env).action_replay_offline(
+            "rpc-setup-0001", "report", {"notes": "Offline"}, "en_route", ""
+        )
+        cls.replay = env["crowd.job.replay"].search([("key", "=", "rpc-setup-0001")])
+        assert cls.tracking and cls.replay.result == "refused", "a live tracking and a refused offline action"
         cls.delivery = env["crowd.webhook.delivery"].create(
             {
                 "company_id": cls.company.id,
@@ -346,6 +368,8 @@ class TestRpcSecurity(CrowdRpcCase):
             "res.company": [("company", self.company)],
             "res.config.settings": [("settings", self.settings)],
             "crowd.webhook.delivery": [("webhook_delivery", self.delivery)],
+            "crowd.job.tracking": [("tracking", self.tracking)],
+            "crowd.job.replay": [("replay", self.replay)],
         }
 
     def param_values(self, model, record):
@@ -363,6 +387,14 @@ class TestRpcSecurity(CrowdRpcCase):
             "feedback": "RPC probe",
             "token": self.rating.sudo().access_token,
             "online": True,
+            "latitude": NEAR[0],
+            "longitude": NEAR[1],
+            "consent": True,
+            "key": "rpc-probe-0001",
+            "action": "report",
+            "values": {"notes": "RPC probe report"},
+            "seen_state": record.state if record._name == "crowd.job" else "on_site",
+            "seen_version": record.sudo()._crowd_version() if record._name == "crowd.job" else "",
             "fields_list": list(self.env[model]._fields),
         }
 
@@ -454,6 +486,17 @@ class TestRpcSecurity(CrowdRpcCase):
         self.probe("expert", "crowd.job", "action_report", [job["on_site"].ids, "ok", [self.rating.id]])
         self.probe("expert", "crowd.job", "action_complete", [job["on_site"].ids, 42], label="resolution 42")
         self.probe("expert", "crowd.job", "action_complete", [job["assigned"].ids], label="complete from assigned")
+        for lat, lon in ((91, 8.5), ("x", 8.5), (None, None), (math.nan, 8.5)):
+            args = [job["en_route"].ids, lat, lon]
+            self.probe("expert", "crowd.job", "action_report_position", args, label=f"at {lat},{lon}")
+        for key, action, values in (
+            ("short", "report", {}),
+            ("rpc-probe-bad1", "unlink", {}),
+            ("rpc-probe-bad2", "report", [1]),
+            ("rpc-probe-bad3", "report", {"x": True}),
+        ):
+            args = [job["on_site"].ids, key, action, values, "on_site", ""]
+            self.probe("expert", "crowd.job", "action_replay_offline", args, label=f"replay {key} {action} {values}")
         for rate in (0, 6, 4.5, True, "5", None):
             self.probe("customer", "crowd.job", "action_rate", [job["done"].ids, rate], label=f"rate {rate!r}")
         self.probe("customer", "crowd.job", "action_rate", [job["done"].ids, 5], label="rate twice")

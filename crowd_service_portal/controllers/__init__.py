@@ -1,2 +1,3 @@
 from . import join
 from . import portal
+from . import live

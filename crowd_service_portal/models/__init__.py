@@ -5,3 +5,4 @@ from . import maintenance_request
 from . import res_partner
 from . import res_partner_join
 from . import res_users
+from . import res_partner_live

@@ -6,3 +6,4 @@ from . import test_portal_models
 from . import test_rpc_security
 from . import test_scorecard
 
+from . import test_live

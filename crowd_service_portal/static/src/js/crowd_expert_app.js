@@ -1,0 +1,256 @@
+import { ConnectionLostError, rpc } from "@web/core/network/rpc";
+
+/* The expert app on the phone (pages that carry the app's manifest link):
+ * - registers the service worker (installable app, pages readable offline);
+ * - sends the phone's position while online or on the way, with the expert's consent
+ *   (at most every 30 s, and only after moving 100 m or 2 minutes later; the server limits too);
+ * - queues the visit actions made offline (on my way, check-in, report, completion) and sends each
+ *   exactly once when back online (an idempotency key per action; refused if the job changed).
+ */
+
+const QUEUE_KEY = "crowd_offline_queue";
+const NOTICES_KEY = "crowd_offline_notices";
+const LAST_POSITION_KEY = "crowd_last_position";
+const MIN_INTERVAL_MS = 30 * 1000;
+const MIN_MOVE_M = 100;
+const HEARTBEAT_MS = 2 * 60 * 1000;
+const ACTION_URL = /^\/my\/jobs\/(\d+)\/(en_route|check_in|report|complete)$/;
+
+function readJSON(storage, key, fallback) {
+    try {
+        return JSON.parse(storage.getItem(key)) ?? fallback;
+    } catch {
+        return fallback;
+    }
+}
+
+function writeJSON(storage, key, value) {
+    storage.setItem(key, JSON.stringify(value));
+}
+
+export function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function serverTime(date) {
+    // the server's datetime format, UTC
+    return date.toISOString().slice(0, 19).replace("T", " ");
+}
+
+function metersBetween(a, b) {
+    const rad = Math.PI / 180;
+    const dLat = (b.lat - a.lat) * rad;
+    const dLon = (b.lon - a.lon) * rad;
+    const h =
+        Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+}
+
+function text(selector) {
+    return document.querySelector(selector)?.textContent.trim() || "";
+}
+
+// ---------------------------------------------------------------- banner
+function showBanner(message) {
+    const banner = document.querySelector(".o_crowd_offline_banner");
+    if (!banner) {
+        return;
+    }
+    const notices = readJSON(localStorage, NOTICES_KEY, []);
+    const list = banner.querySelector(".o_crowd_offline_notices");
+    list.replaceChildren(
+        ...notices.map((notice) => {
+            const item = document.createElement("li");
+            item.textContent = notice;
+            return item;
+        })
+    );
+    banner.querySelector(".o_crowd_offline_text").textContent = message || "";
+    banner.classList.toggle("d-none", !message && !notices.length);
+    if (notices.length) {
+        // shown once: the next page starts clean
+        localStorage.removeItem(NOTICES_KEY);
+    }
+}
+
+function refreshBanner() {
+    const queued = readJSON(localStorage, QUEUE_KEY, []).length;
+    if (!navigator.onLine) {
+        showBanner(text(".o_crowd_text_offline"));
+    } else if (queued) {
+        showBanner(text(".o_crowd_text_queued"));
+    } else {
+        showBanner("");
+    }
+}
+
+// ---------------------------------------------------------------- offline queue
+export function queueAction(form, match) {
+    const live = document.querySelector(".o_crowd_live_job");
+    if (!live || live.dataset.jobId !== match[1]) {
+        return false;
+    }
+    const values = {};
+    let photos = false;
+    for (const [name, value] of new FormData(form).entries()) {
+        if (typeof value === "string") {
+            if (name !== "csrf_token") {
+                values[name] = value;
+            }
+        } else if (value && value.size) {
+            photos = true;
+        }
+    }
+    const queue = readJSON(localStorage, QUEUE_KEY, []);
+    queue.push({
+        key: newKey(),
+        job_id: Number(match[1]),
+        action: match[2],
+        values,
+        seen_state: live.dataset.state,
+        seen_version: live.dataset.version,
+        queued_at: serverTime(new Date()),
+    });
+    writeJSON(localStorage, QUEUE_KEY, queue);
+    showBanner(
+        [text(".o_crowd_text_queued"), photos ? text(".o_crowd_text_photos") : ""].filter(Boolean).join(" ")
+    );
+    return true;
+}
+
+let replaying = false;
+
+export async function replayQueue() {
+    if (replaying || !navigator.onLine) {
+        return;
+    }
+    replaying = true;
+    let applied = false;
+    const notices = readJSON(localStorage, NOTICES_KEY, []);
+    try {
+        let queue = readJSON(localStorage, QUEUE_KEY, []);
+        while (queue.length) {
+            const item = queue[0];
+            let answer;
+            try {
+                answer = await rpc("/my/crowd/replay", item, { silent: true });
+            } catch (error) {
+                if (error instanceof ConnectionLostError) {
+                    break; // still offline: the action stays queued
+                }
+                answer = { result: "refused", message: error.data?.message || error.message };
+            }
+            queue = readJSON(localStorage, QUEUE_KEY, []).filter((other) => other.key !== item.key);
+            if (answer.result === "applied") {
+                applied = true;
+                // the actions queued after this one, on the job as it was, continue from the new version
+                for (const other of queue) {
+                    if (
+                        other.job_id === item.job_id &&
+                        other.seen_state === item.seen_state &&
+                        other.seen_version === item.seen_version
+                    ) {
+                        other.seen_state = answer.state;
+                        other.seen_version = answer.version;
+                    }
+                }
+            } else if (answer.message) {
+                notices.push(answer.message);
+            }
+            writeJSON(localStorage, QUEUE_KEY, queue);
+        }
+    } finally {
+        replaying = false;
+    }
+    if (applied) {
+        notices.unshift(text(".o_crowd_text_sent"));
+    }
+    writeJSON(localStorage, NOTICES_KEY, notices);
+    if (applied && document.querySelector(".o_crowd_live_job")) {
+        window.location.reload(); // the job page shows the job as it is now
+        return;
+    }
+    refreshBanner();
+}
+
+function onSubmit(ev) {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement) || navigator.onLine) {
+        return;
+    }
+    const match = new URL(form.action, window.location.href).pathname.match(ACTION_URL);
+    if (match && queueAction(form, match)) {
+        ev.preventDefault();
+    }
+}
+
+// ---------------------------------------------------------------- position
+function watchPosition(state) {
+    if (!state?.consent || !(state.online || state.jobs?.length) || !navigator.geolocation) {
+        return;
+    }
+    navigator.geolocation.watchPosition(
+        async (position) => {
+            if (!navigator.onLine) {
+                return;
+            }
+            const now = Date.now();
+            const here = { lat: position.coords.latitude, lon: position.coords.longitude };
+            const last = readJSON(sessionStorage, LAST_POSITION_KEY, null);
+            if (last) {
+                const elapsed = now - last.t;
+                if (elapsed < MIN_INTERVAL_MS || (elapsed < HEARTBEAT_MS && metersBetween(last, here) < MIN_MOVE_M)) {
+                    return;
+                }
+            }
+            writeJSON(sessionStorage, LAST_POSITION_KEY, { ...here, t: now });
+            try {
+                const answer = await rpc(
+                    "/my/crowd/position",
+                    { latitude: here.lat, longitude: here.lon },
+                    { silent: true }
+                );
+                if (answer && answer.recorded === false && answer.retry_after) {
+                    // the server kept a position moments ago: try again when it takes one
+                    writeJSON(sessionStorage, LAST_POSITION_KEY, {
+                        ...here,
+                        t: now - MIN_INTERVAL_MS + answer.retry_after * 1000,
+                    });
+                }
+            } catch {
+                sessionStorage.removeItem(LAST_POSITION_KEY);
+            }
+        },
+        () => undefined,
+        { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 }
+    );
+}
+
+// ---------------------------------------------------------------- start
+function start() {
+    const manifest = document.querySelector("link[rel=manifest][data-crowd-sw]");
+    if (!manifest) {
+        return;
+    }
+    if ("serviceWorker" in navigator) {
+        navigator.serviceWorker.register(manifest.dataset.crowdSw, { scope: "/my/" }).catch(() => undefined);
+    }
+    document.addEventListener("submit", onSubmit, true);
+    window.addEventListener("online", () => {
+        refreshBanner();
+        replayQueue();
+    });
+    window.addEventListener("offline", refreshBanner);
+    const stateNode = document.getElementById("crowd_live_expert");
+    watchPosition(stateNode ? readJSON({ getItem: () => stateNode.textContent }, "state", null) : null);
+    refreshBanner();
+    replayQueue();
+}
+
+if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+} else {
+    start();
+}
