@@ -17,6 +17,7 @@
     ],
     "demo": ["demo/portal_demo.xml"],
     "assets": {
+        "web.assets_frontend": ["crowd_service_portal/static/src/scss/crowd_portal.scss"],
         "web.assets_tests": ["crowd_service_portal/static/tests/tours/*.js"],
     },
 }
