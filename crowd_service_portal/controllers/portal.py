@@ -16,7 +16,7 @@ from odoo.osv import expression
 from odoo.tools.mimetypes import guess_mimetype
 
 from odoo.addons.crowd_service.controllers.portal_home import CrowdPortalHome
-from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES
+from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES, CLOSED_STATES
 from odoo.addons.crowd_service.models.crowd_vocabulary import priority_selection
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
@@ -26,8 +26,8 @@ ACTION_ERRORS = (UserError, ValidationError, AccessError)
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
 # the states of a visit the customer still waits for
 OPEN_JOB_STATES = ("new", "dispatching", "offered", "escalated", *ACTIVE_VISIT_STATES)
-# a request still under way for its customer: not done (its stage) nor archived (every visit cancelled)
-OPEN_REQUEST = ["&", ("stage_id.done", "=", False), ("archive", "=", False)]
+# a request still under way for its customer: its current visit is neither done nor cancelled (or not created yet)
+OPEN_REQUEST = ["|", ("crowd_job_id", "=", False), ("crowd_job_id.state", "not in", CLOSED_STATES)]
 
 
 class CrowdServicePortal(CrowdPortalHome):
