@@ -537,7 +537,7 @@ class TestCrowdPortal(CrowdPortalCase):
         self.assertIn("o_crowd_complete", res.text, "Nina is on site: she can complete the visit")
         self.assertEqual(self.url_open("/my/offers").status_code, 200)
         self.authenticate("customer@crowd.example", "customer")
-        res = self.url_open("/my/service")
+        res = self.url_open("/my/service?filterby=all")
         self.assertIn(f"/my/service/{job_to_rate.id}", res.text)
         res = self.url_open(f"/my/service/{job_to_rate.id}")
         self.assertIn("o_crowd_rate", res.text, "Sandra can rate the done visit")

@@ -150,7 +150,12 @@ class TestCrowdPortalContent(CrowdPortalCase):
     def test_job_shows_contact_site_once_and_tap_targets(self):
         self.customer_user.partner_id.sudo().write({"name": "Carla Contact", "phone": "+41 31 555 99 88",
                                                     "email": "carla@example.com"})  # fmt: skip
-        self.job.request_id.sudo().create_uid = self.customer_user
+        # the customer's user reported the request (create_uid is written by the ORM only)
+        self.env.cr.execute(
+            "UPDATE maintenance_request SET create_uid = %s WHERE id = %s",
+            [self.customer_user.id, self.job.request_id.id],
+        )
+        self.env.invalidate_all()
         self._accept()
         self.authenticate("expert1_portal", "expert1_portal")
         html = self.url_open(f"/my/jobs/{self.job.id}").text
