@@ -64,7 +64,7 @@ class MaintenanceRequest(models.Model):
             responsible = request._crowd_portal_responsible()
             if responsible:
                 request.user_id = responsible
-            elif request.user_id._is_superuser() or request.user_id.share:
+            elif request.user_id and (request.user_id._is_superuser() or request.user_id.share):
                 request.user_id = False
 
     def _crowd_portal_responsible(self):
