@@ -34,6 +34,7 @@
         "views/res_config_settings_dispatch_views.xml",
         "wizards/crowd_assign_wizard_views.xml",
         "views/menus.xml",
+        "views/portal_home_templates.xml",
         "security/crowd_webhook_security.xml",
         "data/crowd_webhook_cron.xml",
         "views/crowd_webhook_delivery_views.xml",
@@ -47,5 +48,8 @@
         "demo/maintenance_request_demo.xml",
         "demo/dispatch_demo.xml",
     ],
+    "assets": {
+        "web.assets_frontend": ["crowd_service/static/src/scss/crowd_portal_common.scss"],
+    },
     "application": True,
 }

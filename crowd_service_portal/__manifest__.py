@@ -24,6 +24,7 @@
         "web.assets_frontend": [
             "crowd_service_portal/static/src/js/crowd_expert_app.js",
             "crowd_service_portal/static/src/js/crowd_tracking.js",
+            "crowd_service_portal/static/src/scss/crowd_portal.scss",
         ],
         "web.assets_tests": ["crowd_service_portal/static/tests/tours/*.js"],
     },

@@ -1,7 +1,11 @@
 """Take a screenshot of an Odoo page as a logged-in user, with headless Chromium.
 
 Usage: python3 scripts/screenshot.py URL OUT.png --login admin --password admin
-       [--width 1280] [--height 800] [--wait 4] [--clip x,y,w,h] [--eval JS] [--chromium /usr/bin/chromium]
+       [--width 1280] [--height 800] [--wait 4] [--clip x,y,w,h] [--element CSS] [--eval JS]
+       [--chromium /usr/bin/chromium]
+
+--element crops the picture to the first element matching the CSS selector, whole (also below the fold):
+e.g. ``--element "#wrap"`` keeps the page's content without the site's header and footer.
 
 Logs in through /web/session/authenticate, hands the session cookie to Chromium over the
 DevTools protocol (websocket-client), opens URL and saves a PNG. Used for the README images.
@@ -41,6 +45,7 @@ def main():
     ap.add_argument("--height", type=int, default=800)
     ap.add_argument("--wait", type=float, default=4.0)
     ap.add_argument("--clip", default=None, help="x,y,w,h in CSS pixels")
+    ap.add_argument("--element", default=None, help="crop to the first element matching this CSS selector")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--eval", default=None, help="JavaScript to run once the page has loaded (e.g. open a tab)")
     args = ap.parse_args()
@@ -106,6 +111,18 @@ def main():
             call("Runtime.evaluate", expression=args.eval)
             time.sleep(1.5)
         params = {"format": "png"}
+        if args.element:
+            selector = json.dumps(args.element)
+            expression = (
+                f"(() => {{ const el = document.querySelector({selector}); if (!el) {{ return null; }}"
+                " const r = el.getBoundingClientRect();"
+                " return [r.x + window.scrollX, r.y + window.scrollY, r.width, r.height]; })()"
+            )
+            box = call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+            if not box:
+                raise SystemExit(f"no element matches {args.element}")
+            args.clip = ",".join(str(v) for v in box)
+            params["captureBeyondViewport"] = True
         if args.clip:
             x, y, w, h = (float(v) for v in args.clip.split(","))
             params["clip"] = {"x": x, "y": y, "width": w, "height": h, "scale": 1}

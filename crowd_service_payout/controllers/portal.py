@@ -1,17 +1,25 @@
+import pytz
 from werkzeug.exceptions import NotFound
 
 from odoo import http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
 
-from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.crowd_service.controllers.portal_home import CrowdPortalHome
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
 
 
-class CrowdPayoutPortal(CustomerPortal):
+class CrowdPayoutPortal(CrowdPortalHome):
     _payouts_per_page = 20
+
+    def _crowd_home_values(self):
+        """The expert's Payouts tile, always shown (template: portal_tile_payouts)."""
+        values = super()._crowd_home_values()
+        if values["crowd_is_expert"]:
+            values.update(self._prepare_home_portal_values(["crowd_payout_count"]))
+        return values
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
@@ -39,6 +47,10 @@ class CrowdPayoutPortal(CustomerPortal):
         request.session["my_crowd_payouts_history"] = payouts.ids[:100]
         values = self._prepare_portal_layout_values()
         values.update({"payouts": payouts, "pager": pager, "page_name": "crowd_payout", "default_url": "/my/payouts"})
+        # the times of the page in the user's time zone, else the browser's
+        tz = request.env.user.tz or request.httprequest.cookies.get("tz")
+        if tz in pytz.all_timezones_set and request.env.context.get("tz") != tz:
+            request.update_context(tz=tz)
         return request.render("crowd_service_payout.portal_my_crowd_payouts", values)
 
     @http.route(["/my/payouts/<int:payout_id>"], type="http", auth="public", website=True)

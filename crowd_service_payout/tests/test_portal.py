@@ -38,6 +38,29 @@ class TestPayoutPortal(HttpCase):
         cls.own = payout(expert, 123.0, "H7 own job")
         cls.other = payout(other_expert, 456.0, "H7 secret job")
 
+    def test_payouts_tile_always_shown_to_experts(self):
+        self.authenticate("h7_portal_expert", "h7_portal_expert")
+        html = self.url_open("/my").text
+        self.assertRegex(html, r'(?s)o_crowd_tile_payouts.*?o_crowd_tile_count"[^>]*>1<')
+        newcomer = new_test_user(self.env, login="h7_portal_new", groups="base.group_portal", password="h7_portal_new")
+        newcomer.partner_id.write({"is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician"})
+        self.authenticate("h7_portal_new", "h7_portal_new")
+        html = self.url_open("/my").text
+        empty = r'(?s)o_crowd_tile_payouts.*?o_crowd_tile_count"[^>]*>0<'
+        self.assertRegex(html, empty, "shown before the first payout")
+        # the payouts' vendor bills are not an expert's business on the portal home
+        self.assertNotIn('data-placeholder_count="bill_count"', html)
+        new_test_user(self.env, login="h7_portal_plain", groups="base.group_portal", password="h7_portal_plain")
+        self.authenticate("h7_portal_plain", "h7_portal_plain")
+        self.assertNotIn("o_crowd_tile_payouts", self.url_open("/my").text)
+
+    def test_payouts_table_reflows_on_phones(self):
+        self.authenticate("h7_portal_expert", "h7_portal_expert")
+        html = self.url_open("/my/payouts").text
+        self.assertIn("o_crowd_reflow_wrap", html)
+        for label in ("Payout", "Job date", "Request", "Amount", "Status"):
+            self.assertIn(f'data-label="{label}"', html)
+
     def test_my_payouts(self):
         self.authenticate("h7_portal_expert", "h7_portal_expert")
         response = self.url_open("/my/payouts")

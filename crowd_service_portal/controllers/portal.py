@@ -6,25 +6,31 @@ input, and the route turns its refusal into a message on the page. An unknown id
 user may not read get the same answer: 404.
 """
 
+import pytz
 from werkzeug.exceptions import NotFound
 
-from odoo import http
+from odoo import fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
+from odoo.osv import expression
 from odoo.tools.mimetypes import guess_mimetype
 
-from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES
+from odoo.addons.crowd_service.controllers.portal_home import CrowdPortalHome
+from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES, CLOSED_STATES
 from odoo.addons.crowd_service.models.crowd_vocabulary import priority_selection
-from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 # A transport bound (the request body is read at most this far); file types are checked by the model.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ACTION_ERRORS = (UserError, ValidationError, AccessError)
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id in a URL is just another unknown id
+# the states of a visit the customer still waits for
+OPEN_JOB_STATES = ("new", "dispatching", "offered", "escalated", *ACTIVE_VISIT_STATES)
+# a request still under way for its customer: its current visit is neither done nor cancelled (or not created yet)
+OPEN_REQUEST = ["|", ("crowd_job_id", "=", False), ("crowd_job_id.state", "not in", CLOSED_STATES)]
 
 
-class CrowdServicePortal(CustomerPortal):
+class CrowdServicePortal(CrowdPortalHome):
     _per_page = 20
 
     # ------------------------------------------------------------------ helpers
@@ -59,12 +65,14 @@ class CrowdServicePortal(CustomerPortal):
 
     @staticmethod
     def _crowd_search_first(model, domain, first, order, offset, limit):
-        """One page of ``domain`` with the records matching the leaf ``first`` first (each part in ``order``)."""
-        first_count = model.search_count([*domain, first])
-        records = model.search([*domain, first], order=order, offset=offset, limit=limit)
+        """One page of ``domain`` with the records matching ``first`` (a leaf or a domain) first, each part
+        in ``order``."""
+        first = expression.normalize_domain([first] if isinstance(first, tuple) else first)
+        first_count = model.search_count([*domain, *first])
+        records = model.search([*domain, *first], order=order, offset=offset, limit=limit)
         if len(records) < limit:
             records |= model.search(
-                [*domain, "!", first], order=order, offset=max(0, offset - first_count), limit=limit - len(records)
+                [*domain, "!", *first], order=order, offset=max(0, offset - first_count), limit=limit - len(records)
             )
         return records
 
@@ -78,6 +86,27 @@ class CrowdServicePortal(CustomerPortal):
             return None, exc.args[0]
 
     # ------------------------------------------------------------------ home
+    def _crowd_home_values(self):
+        """The counts of the expert's and the customer's tiles (templates: portal_my_home_crowd_tiles)."""
+        values = super()._crowd_home_values()
+        env = request.env
+        Request = env["maintenance.request"]
+        if values["crowd_is_expert"]:
+            # sudo: the user's own expert profile
+            me = env.user.partner_id.sudo()
+            # plain (non-sudo) counts: record rules scope them to the user's own records
+            values.update(self._prepare_home_portal_values(["crowd_offer_count", "crowd_job_count"]))
+            values.update(
+                {"crowd_online": me.crowd_online, "crowd_onboarding": me.crowd_state in ("candidate", "onboarding")}
+            )
+        # the user's own scorecard: an expert's, or a partner company's that has technicians
+        values["crowd_has_scorecard"] = bool(env.user.partner_id._crowd_scorecard_experts())
+        if values["crowd_is_customer"]:
+            values["crowd_service_count"] = (
+                Request.search_count(self._service_domain("open")) if Request.has_access("read") else 0
+            )
+        return values
+
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
         env = request.env
@@ -85,51 +114,91 @@ class CrowdServicePortal(CustomerPortal):
         # plain (non-sudo) counts: record rules scope them to the user's own records
         if "crowd_offer_count" in counters:
             values["crowd_offer_count"] = (
-                Offer.search_count(self._offer_domain(pending=True)) if Offer.has_access("read") else 0
+                Offer.search_count(self._offer_domain("pending")) if Offer.has_access("read") else 0
             )
         if "crowd_job_count" in counters:
-            values["crowd_job_count"] = Job.search_count(self._job_domain(active=True)) if Job.has_access("read") else 0
-        if "crowd_scorecard_count" in counters:
-            # the user's own scorecard: 1 when they are an expert or a partner company with technicians
-            values["crowd_scorecard_count"] = 1 if env.user.partner_id._crowd_scorecard_experts() else 0
+            values["crowd_job_count"] = Job.search_count(self._job_domain("active")) if Job.has_access("read") else 0
         if "crowd_service_count" in counters:
             values["crowd_service_count"] = (
                 Request.search_count(self._service_domain()) if Request.has_access("read") else 0
             )
         return values
 
-    def _offer_domain(self, pending=False):
+    def _offer_domain(self, filterby="all"):
         domain = [("expert_id", "=", request.env.user.partner_id.id)]
-        if pending:
+        if filterby == "pending":
             domain += [("state", "=", "pending")]
+        elif filterby == "history":
+            domain += [("state", "!=", "pending")]
         return domain
 
-    def _job_domain(self, active=False):
+    def _job_domain(self, filterby="all"):
         domain = [("expert_id", "=", request.env.user.partner_id.id)]
-        if active:
+        if filterby == "active":
             domain += [("state", "in", ACTIVE_VISIT_STATES)]
+        elif filterby == "history":
+            domain += [("state", "not in", ACTIVE_VISIT_STATES)]
         return domain
 
-    def _service_domain(self):
-        return [("equipment_id.crowd_customer_id", "=", request.env.user.commercial_partner_id.id)]
+    def _service_domain(self, filterby="all"):
+        domain = [("equipment_id.crowd_customer_id", "=", request.env.user.commercial_partner_id.id)]
+        if filterby == "open":
+            domain += OPEN_REQUEST
+        elif filterby == "history":
+            domain += ["!", *OPEN_REQUEST]
+        return domain
+
+    def _crowd_filters(self, url, filters, filterby, domain_of, model):
+        """The filter tabs of a list (active / history / all): label, url and count of each, the chosen one."""
+        filterby = filterby if filterby in dict(filters) else filters[0][0]
+        tabs = [
+            {
+                "key": key,
+                "label": label,
+                "url": f"{url}?filterby={key}",
+                "count": model.search_count(domain_of(key)) if model.has_access("read") else 0,
+                "active": key == filterby,
+            }
+            for key, label in filters
+        ]
+        return filterby, tabs
+
+    @staticmethod
+    def _crowd_tz():
+        """The user's time zone, else the browser's (Odoo's ``tz`` cookie), else none (UTC)."""
+        tz = request.env.user.tz or request.httprequest.cookies.get("tz")
+        return tz if tz in pytz.all_timezones_set else None
 
     def _crowd_render(self, template, values):
+        # every time of our pages in the user's time zone (``t-field`` reads it from the context)
+        tz = self._crowd_tz()
+        if tz and request.env.context.get("tz") != tz:
+            request.update_context(tz=tz)
         page = self._prepare_portal_layout_values()
         page.update(values)
         return request.render(template, page)
 
     # ---------------------------------------------------------------- offers
-    @http.route(["/my/offers", "/my/offers/page/<int:page>"], type="http", auth="user", website=True)
-    def portal_my_crowd_offers(self, page=1, **kw):
-        return self._crowd_offers_page(page)
+    def _crowd_offer_filters(self):
+        env = request.env
+        return [("pending", env._("Waiting")), ("history", env._("History")), ("all", env._("All"))]
 
-    def _crowd_offers_page(self, page=1, error=None):
+    @http.route(["/my/offers", "/my/offers/page/<int:page>"], type="http", auth="user", website=True)
+    def portal_my_crowd_offers(self, page=1, filterby=None, **kw):
+        return self._crowd_offers_page(page, filterby=filterby)
+
+    def _crowd_offers_page(self, page=1, error=None, filterby=None):
         # error: the model's refusal of the previous action, never text from the URL
         Offer = request.env["crowd.dispatch.offer"]
         offers, pager = Offer, None
+        filterby, tabs = self._crowd_filters(
+            "/my/offers", self._crowd_offer_filters(), filterby, self._offer_domain, Offer
+        )
         if Offer.has_access("read"):
-            domain = self._offer_domain()
-            pager = portal_pager(url="/my/offers", total=Offer.search_count(domain), page=page, step=self._per_page)
+            domain = self._offer_domain(filterby)
+            pager = portal_pager(url="/my/offers", url_args={"filterby": filterby}, total=Offer.search_count(domain),
+                                 page=page, step=self._per_page)  # fmt: skip
+            # the offers waiting for an answer first (the soonest to expire first), then the history, newest first
             offers = self._crowd_search_first(
                 Offer, domain, ("state", "=", "pending"), "sent_at desc, id desc", pager["offset"], self._per_page
             )
@@ -137,7 +206,11 @@ class CrowdServicePortal(CustomerPortal):
             "offers": offers,
             "pager": pager,
             "error": error,
-            "page_name": "crowd_offer",
+            "filterby": filterby,
+            "crowd_tabs": tabs,
+            # sudo: the user's own expert profile (the availability switch on top of the list)
+            "me": request.env.user.partner_id.sudo(),
+            "page_name": "crowd_offers",
             "default_url": "/my/offers",
         }
         return self._crowd_render("crowd_service_portal.portal_my_crowd_offers", values)
@@ -176,19 +249,32 @@ class CrowdServicePortal(CustomerPortal):
         return request.redirect("/my/offers")
 
     # ------------------------------------------------------------------ jobs
+    def _crowd_job_filters(self):
+        env = request.env
+        return [("active", env._("Active")), ("history", env._("History")), ("all", env._("All"))]
+
     @http.route(["/my/jobs", "/my/jobs/page/<int:page>"], type="http", auth="user", website=True)
-    def portal_my_crowd_jobs(self, page=1, **kw):
+    def portal_my_crowd_jobs(self, page=1, filterby=None, **kw):
         Job = request.env["crowd.job"]
         jobs, pager = Job, None
+        filterby, tabs = self._crowd_filters("/my/jobs", self._crowd_job_filters(), filterby, self._job_domain, Job)
         if Job.has_access("read"):
-            domain = self._job_domain()
-            pager = portal_pager(url="/my/jobs", total=Job.search_count(domain), page=page, step=self._per_page)
+            domain = self._job_domain(filterby)
+            pager = portal_pager(url="/my/jobs", url_args={"filterby": filterby}, total=Job.search_count(domain),
+                                 page=page, step=self._per_page)  # fmt: skip
             jobs = self._crowd_search_first(
                 Job, domain, ("state", "in", ACTIVE_VISIT_STATES), "assigned_at desc, id desc", pager["offset"],
                 self._per_page,
             )  # fmt: skip
-        # sudo: the jobs come from the user's own (rule-scoped) search; the list shows their asset's name
-        values = {"jobs": jobs.sudo(), "pager": pager, "page_name": "crowd_job", "default_url": "/my/jobs"}
+        # sudo: the jobs come from the user's own (rule-scoped) search; the list shows their asset and site
+        values = {
+            "jobs": jobs.sudo(),
+            "pager": pager,
+            "filterby": filterby,
+            "crowd_tabs": tabs,
+            "page_name": "crowd_jobs",
+            "default_url": "/my/jobs",
+        }
         return self._crowd_render("crowd_service_portal.portal_my_crowd_jobs", values)
 
     @http.route(["/my/jobs/<int:job_id>"], type="http", auth="public", website=True)
@@ -207,6 +293,7 @@ class CrowdServicePortal(CustomerPortal):
         ) if job_sudo.equipment_id else job_sudo.browse()  # fmt: skip
         values = {
             "job": job_sudo,
+            "contact": job_sudo._crowd_site_contact(),
             "history": history,
             "priorities": dict(priority_selection(request.env)),
             "page_name": "crowd_job",
@@ -261,15 +348,34 @@ class CrowdServicePortal(CustomerPortal):
         return request.env["ir.attachment"].sudo().create(vals_list)
 
     # ---------------------------------------------------------- availability
+    @http.route(["/my/crowd/availability"], type="http", auth="user", methods=["GET"], website=True)
+    def portal_crowd_availability_page(self, **kw):
+        return self._crowd_availability_page()
+
+    def _crowd_availability_page(self, error=None):
+        partner = request.env.user.partner_id
+        # sudo: the user's own partner (whose crowd fields are for crowd staff only)
+        if not partner.sudo().is_crowd_expert:
+            raise NotFound()
+        values = {
+            # sudo: an expert reads their own availability (working hours, blackouts)
+            "me": partner.sudo(),
+            "blackouts": partner.sudo().crowd_blackout_ids.filtered(lambda b: b.date_to >= fields.Datetime.now()),
+            "error": error,
+            "page_name": "crowd_availability",
+        }
+        return self._crowd_render("crowd_service_portal.portal_crowd_availability", values)
+
     @http.route(["/my/crowd/availability"], type="http", auth="user", methods=["POST"], website=True)
-    def portal_crowd_availability(self, online=None, latitude=None, longitude=None, **kw):
+    def portal_crowd_availability(self, online=None, latitude=None, longitude=None, redirect=None, **kw):
         partner = request.env.user.partner_id
         _result, error = self._crowd_call(
             partner.crowd_portal_set_online, online == "1", latitude or None, longitude or None
         )
+        back_to_offers = redirect == "/my/offers"
         if error:
-            return self._crowd_offers_page(error=error)
-        return request.redirect("/my/offers")
+            return self._crowd_offers_page(error=error) if back_to_offers else self._crowd_availability_page(error)
+        return request.redirect("/my/offers" if back_to_offers else "/my/crowd/availability")
 
     # --------------------------------------------------------------- profile
     @http.route(["/my/crowd/profile"], type="http", auth="user", website=True)
@@ -328,24 +434,38 @@ class CrowdServicePortal(CustomerPortal):
         return request.redirect("/my/crowd/profile?message=uploaded")
 
     # --------------------------------------------------------------- customer
+    def _crowd_service_filters(self):
+        env = request.env
+        return [("open", env._("Open")), ("history", env._("History")), ("all", env._("All"))]
+
     @http.route(["/my/service", "/my/service/page/<int:page>"], type="http", auth="user", website=True)
-    def portal_my_crowd_services(self, page=1, message=None, **kw):
+    def portal_my_crowd_services(self, page=1, message=None, filterby=None, **kw):
         Request, Job = request.env["maintenance.request"], request.env["crowd.job"]
         services, jobs, pager = Request, Job, None
+        filterby, tabs = self._crowd_filters(
+            "/my/service", self._crowd_service_filters(), filterby, self._service_domain, Request
+        )
         if Request.has_access("read"):
-            domain = self._service_domain()
-            pager = portal_pager(url="/my/service", total=Request.search_count(domain), page=page, step=self._per_page)
-            services = Request.search(domain, order="request_date desc, id desc", limit=self._per_page,
-                                      offset=pager["offset"])  # fmt: skip
+            domain = self._service_domain(filterby)
+            pager = portal_pager(url="/my/service", url_args={"filterby": filterby},
+                                 total=Request.search_count(domain), page=page, step=self._per_page)  # fmt: skip
+            # the requests still waiting for a visit first, newest first
+            services = self._crowd_search_first(
+                Request, domain, OPEN_REQUEST, "request_date desc, id desc",
+                pager["offset"], self._per_page,
+            )  # fmt: skip
             # the visits of these requests that the customer may read (record rules), newest first
             jobs = Job.search([("request_id", "in", services.ids)], order="id desc") if Job.has_access("read") else Job
         values = {
             "services": services,
-            "jobs_by_request": {svc.id: jobs.filtered(lambda j, s=svc: j.request_id == s) for svc in services},
-            "open_states": ("new", "dispatching", "offered", "escalated", *ACTIVE_VISIT_STATES),
+            # sudo: the visits come from the user's own (rule-scoped) search; a row shows their site and expert
+            "jobs_by_request": {svc.id: jobs.sudo().filtered(lambda j, s=svc: j.request_id == s) for svc in services},
+            "open_states": OPEN_JOB_STATES,
             "pager": pager,
             "message": message,
-            "page_name": "crowd_service",
+            "filterby": filterby,
+            "crowd_tabs": tabs,
+            "page_name": "crowd_services",
             "default_url": "/my/service",
         }
         return self._crowd_render("crowd_service_portal.portal_my_crowd_services", values)
@@ -365,7 +485,7 @@ class CrowdServicePortal(CustomerPortal):
             "post": {"name": name, "description": description, "priority": priority or "2"},
             "selected": equipment,
             "error": None,
-            "page_name": "crowd_service",
+            "page_name": "crowd_service_new",
         }
         if request.httprequest.method == "POST":
             created, values["error"] = self._crowd_call(
@@ -391,7 +511,7 @@ class CrowdServicePortal(CustomerPortal):
             # the visits of the same ticket (a specialist follow-up after a first responder)
             "visits": job_sudo.request_id.crowd_job_ids.sorted("id"),
             "priorities": dict(priority_selection(request.env)),
-            "expert_first_name": (expert.name or "").split(" ")[0] if expert else False,
+            "expert_first_name": self._crowd_first_name(expert),
             "expert_rating": expert.crowd_rating if expert else False,
             "can_rate": not request.env.user._is_public(),
             "my_rating": job_sudo.rating_ids.filtered(lambda r: r.consumed and r.partner_id == partner)[:1],
@@ -399,6 +519,11 @@ class CrowdServicePortal(CustomerPortal):
             "page_name": "crowd_service",
         }
         return self._crowd_render("crowd_service_portal.portal_my_crowd_service", values)
+
+    @staticmethod
+    def _crowd_first_name(expert):
+        """What a customer sees of the expert's name: the first name only."""
+        return (expert.name or "").split(" ")[0] if expert else False
 
     @http.route(["/my/service/<int:job_id>/rate"], type="http", auth="user", methods=["POST"], website=True)
     def portal_crowd_service_rate(self, job_id, rating=None, comment=None, **kw):

@@ -23,6 +23,15 @@ class CrowdJob(models.Model):
             return reporter.partner_id
         return (self.site_id | self.customer_id).filtered("email")[:1]
 
+    def _crowd_site_contact(self):
+        """Whom the expert calls on site: the customer's portal user who reported the request, else the site,
+        else the customer company (a partner, or none). Read by the system for the job's page."""
+        self.ensure_one()
+        reporter = self.sudo().request_id.create_uid
+        if reporter.share and reporter.commercial_partner_id == self.customer_id:
+            return reporter.partner_id.sudo()
+        return (self.site_id | self.customer_id).sudo()[:1]
+
     def _crowd_mail_customer(self, template_xmlid):
         """E-mail the customer's contact (system: called by the visit's actions, whoever triggered them)."""
         template = self.env.ref(template_xmlid, raise_if_not_found=False)

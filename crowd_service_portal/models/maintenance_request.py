@@ -41,7 +41,7 @@ class MaintenanceRequest(models.Model):
             raise ValidationError(self.env._("Unknown priority."))
         # sudo: customers cannot create requests; the asset, the caller and every value were checked above,
         # and only these fields are written
-        return (
+        created = (
             self.sudo()
             .with_company(equipment.company_id or self.env.company)
             .create(
@@ -53,5 +53,27 @@ class MaintenanceRequest(models.Model):
                     "maintenance_type": "corrective",
                 }
             )
-            .with_env(self.env)
         )
+        created._crowd_set_portal_responsible()
+        return created.with_env(self.env)
+
+    def _crowd_set_portal_responsible(self):
+        """A request a customer reported answers to a real dispatcher, not to whoever the asset's defaults
+        name (OdooBot for assets created by the system)."""
+        for request in self:
+            responsible = request._crowd_portal_responsible()
+            if responsible:
+                request.user_id = responsible
+            elif request.user_id and (request.user_id._is_superuser() or request.user_id.share):
+                request.user_id = False
+
+    def _crowd_portal_responsible(self):
+        """The dispatcher of the request's dispatch rule, else the company's crowd manager, else the first
+        member of its maintenance team: an active internal user, never OdooBot."""
+        self.ensure_one()
+        candidates = (
+            self.crowd_job_id.rule_id.dispatcher_id
+            | self.company_id.crowd_manager_id
+            | self.maintenance_team_id.member_ids
+        )
+        return candidates.filtered(lambda user: user.active and not user.share and not user._is_superuser())[:1]

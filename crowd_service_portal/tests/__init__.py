@@ -7,3 +7,4 @@ from . import test_rpc_security
 from . import test_scorecard
 
 from . import test_live
+from . import test_portal_home

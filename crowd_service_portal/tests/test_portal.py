@@ -12,8 +12,9 @@ HUGE_ID = 10**20  # beyond PostgreSQL's integer
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@tagged("post_install", "-at_install")
-class TestCrowdPortal(HttpCase):
+class CrowdPortalCase(HttpCase):
+    """Two customers with an asset each, two portal experts, a job offered to both, and the HTTP helpers."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -103,6 +104,9 @@ class TestCrowdPortal(HttpCase):
         self.env.invalidate_all()
         return [record.sudo().read(fnames[record._name]) for record in records]
 
+
+@tagged("post_install", "-at_install")
+class TestCrowdPortal(CrowdPortalCase):
     # ------------------------------------------------------- foreign and unknown ids
     def _assert_same_not_found(self, method, url_of, foreign_id, data=None, logged_out=False):
         """A foreign id and unknown ids get the same answer, and no trace of the foreign record: 404, or the
@@ -196,7 +200,7 @@ class TestCrowdPortal(HttpCase):
              "sent_at": now + timedelta(minutes=5), "responded_at": now}
         )  # fmt: skip
         self.authenticate("expert1_portal", "expert1_portal")
-        text = self.url_open("/my/offers").text
+        text = self.url_open("/my/offers?filterby=all").text
         self.assertLess(text.index(f"/my/offers/{self.offer_1.id}"), text.index(f"/my/offers/{old.id}"))
 
     def test_home_counters(self):
@@ -272,7 +276,7 @@ class TestCrowdPortal(HttpCase):
         done = self.job_b.sudo()
         done.write({"state": "done", "expert_id": self.expert_1.partner_id.id, "assigned_at": fields.Datetime.now()})
         self.authenticate("expert1_portal", "expert1_portal")
-        text = self.url_open("/my/jobs").text
+        text = self.url_open("/my/jobs?filterby=all").text
         self.assertLess(text.index(f"/my/jobs/{self.job.id}"), text.index(f"/my/jobs/{done.id}"))
 
     def test_escalation_by_a_first_responder_adds_a_specialist_job(self):
@@ -454,24 +458,6 @@ class TestCrowdPortal(HttpCase):
         self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
         self.assertEqual(self.job.rating_ids.filtered("consumed").rated_partner_id, self.expert_1.partner_id)
 
-    # ---------------------------------------------------------- browser tours
-    def test_tour_expert_accepts_checks_in_and_completes(self):
-        self.start_tour(f"/my/offers/{self.offer_1.id}", "crowd_expert_tour", login="expert1_portal")
-        self.assertEqual(self.offer_1.state, "accepted")
-        self.assertEqual(self.job.state, "done")
-        self.assertEqual(self.job.resolution, "Seal replaced")
-        self.assertAlmostEqual(self.job.checkin_latitude, 46.948)
-
-    def test_tour_customer_requests_service_and_rates_the_visit(self):
-        self.start_tour("/my/service/new", "crowd_customer_request_tour", login="customer_a_portal")
-        created = self.env["maintenance.request"].sudo().search([("name", "ilike", "Conveyor stopped")])
-        self.assertEqual(created.mapped("name"), ["Conveyor stopped on line 3"])
-        self.assertEqual(created.equipment_id, self.equipment_a)
-        self._complete()
-        self.start_tour(f"/my/service/{self.job.id}", "crowd_customer_rate_tour", login="customer_a_portal")
-        self.assertEqual(self.job.rating_ids.filtered("consumed").rating, 5)
-        self.assertEqual(self.expert_1.partner_id.crowd_rating, 5.0)
-
     # ------------------------------------------------------ uploads, profile
     def test_report_photos_are_checked_and_attached(self):
         self._until_on_site()
@@ -551,7 +537,33 @@ class TestCrowdPortal(HttpCase):
         self.assertIn("o_crowd_complete", res.text, "Nina is on site: she can complete the visit")
         self.assertEqual(self.url_open("/my/offers").status_code, 200)
         self.authenticate("customer@crowd.example", "customer")
-        res = self.url_open("/my/service")
+        res = self.url_open("/my/service?filterby=all")
         self.assertIn(f"/my/service/{job_to_rate.id}", res.text)
         res = self.url_open(f"/my/service/{job_to_rate.id}")
         self.assertIn("o_crowd_rate", res.text, "Sandra can rate the done visit")
+
+    def test_demo_customer_and_expert_meet_without_setup(self):
+        """On the demo data, the demo customer's request reaches the demo expert at once, and the two complete
+        the whole flow over HTTP with no setup."""
+        nina = self.env.ref("crowd_service.crowd_dispatch_demo_expert_nina", raise_if_not_found=False)
+        lift = self.env.ref("crowd_service.demo_equipment_02", raise_if_not_found=False)
+        if not (nina and lift and self.env.ref("crowd_service_portal.demo_rule_aare_kliniken", False)):
+            self.skipTest("no demo data")
+        self.authenticate("customer@crowd.example", "customer")
+        res = self._post(
+            "/my/service/new", {"equipment": lift.id, "name": "Lift stuck between floors", "priority": "3"}
+        )
+        job = self.env["maintenance.request"].sudo().search([("name", "=", "Lift stuck between floors")]).crowd_job_id
+        self.assertTrue(res.url.endswith(f"/my/service/{job.id}"))
+        self.assertEqual(job.rule_id, self.env.ref("crowd_service_portal.demo_rule_aare_kliniken"))
+        self.assertFalse(job.request_id.user_id._is_superuser(), "a real dispatcher answers for it")
+        offer = job.offer_ids.filtered(lambda o: o.expert_id == nina and o.state == "pending")
+        self.assertTrue(offer, f"Nina is offered the job at once ({job.state}: {job.wait_reason or ''})")
+        self.authenticate("expert@crowd.example", "expert")
+        self._post(f"/my/offers/{offer.id}/accept")
+        self._post(f"/my/jobs/{job.id}/en_route", {"eta_minutes": "15"})
+        self._post(f"/my/jobs/{job.id}/check_in", {"latitude": str(job.latitude), "longitude": str(job.longitude)})
+        self._post(f"/my/jobs/{job.id}/complete", {"resolution": "Door contact replaced"})
+        self.assertEqual(job.state, "done")
+        self.authenticate("customer@crowd.example", "customer")
+        self.assertIn("Door contact replaced", self.url_open(f"/my/service/{job.id}").text)
