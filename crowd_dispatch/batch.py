@@ -36,7 +36,7 @@ from .gates import (
 from .geo import eta_minutes
 from .model import Job, Policy
 from .pool import to_epoch
-from .ranking import explain, rank_rows
+from .ranking import _candidate, criteria, explain, weight_vector
 
 COST_SCALE = 60  # integer arc costs in seconds
 
@@ -205,9 +205,10 @@ def assign_greedy(jobs, pool, policy, now, sla_penalty=1.0, exclude=None):
     return assignment
 
 
-def _check_assignment(assignment, jobs, pool, policies, now, exclude):
-    """Per job, (row, distance_km) of its assigned expert (None when unstaffed); InvalidInput when an expert
-    fails a gate for the job or gets more jobs than their free capacity."""
+def _check_assignment(assignment, jobs, pool, candidates):
+    """Per job, (row, distance_km) of its assigned expert (None when unstaffed), given each job's passing
+    ``candidates`` (rows, distance); InvalidInput when an expert fails a gate for the job or gets more jobs
+    than their free capacity."""
     if not isinstance(assignment, dict):
         raise InvalidInput("assignment", f"must be a mapping of job id to expert id, got {type(assignment).__name__}")
     known = {job.id for job in jobs}
@@ -216,7 +217,7 @@ def _check_assignment(assignment, jobs, pool, policies, now, exclude):
         raise InvalidInput(f"assignment[{unknown[0]!r}]", "is not a job of the batch")
     left = np.ceil(pool.free).astype(np.int64)
     chosen = []
-    for job, (rows, distance) in zip(jobs, _candidate_rows(jobs, policies, pool, now, None, exclude)):
+    for job, (rows, distance) in zip(jobs, candidates):
         if job.id not in assignment:
             chosen.append(None)
             continue
@@ -238,9 +239,8 @@ def assignment_cost(assignment, jobs, pool, policy, now, sla_penalty=1.0, exclud
     """
     jobs, policies, exclude = _check(jobs, pool, policy, now, sla_penalty, None, exclude)
     total = 0.0
-    for job, job_policy, chosen in zip(
-        jobs, policies, _check_assignment(assignment, jobs, pool, policies, now, exclude)
-    ):
+    candidates = _candidate_rows(jobs, policies, pool, now, None, exclude)
+    for job, job_policy, chosen in zip(jobs, policies, _check_assignment(assignment, jobs, pool, candidates)):
         if chosen is not None:
             total += float(_arc_costs(job, job_policy, now, np.array([chosen[1]]), sla_penalty)[2][0])
     return total
@@ -251,14 +251,14 @@ def assignment_details(assignment, jobs, pool, policy, now, sla_penalty=1.0, exc
 
     A staffed job: ``{"expert_id", "distance_km", "eta_min", "late_min", "cost_min", "reasons"}`` where
     the figures are those the batch minimised (haversine distance) and ``reasons`` are the ranking's
-    ``(code, params)`` reasons for that expert (:func:`crowd_dispatch.explain`). An unstaffed job:
+    ``(code, params)`` reasons for that expert at that distance (:func:`crowd_dispatch.explain`). An unstaffed job:
     ``{"expert_id": None, "reasons": [...]}`` with ``("no_candidate", {"rejections": ...})`` when no
     expert passes its gates, else ``("candidates_taken", {"candidates": n})``: its n candidates went to
     other jobs. Raises InvalidInput like :func:`assignment_cost`.
     """
     jobs, policies, exclude = _check(jobs, pool, policy, now, sla_penalty, None, exclude)
-    chosen_rows = _check_assignment(assignment, jobs, pool, policies, now, exclude)
     candidates = _candidate_rows(jobs, policies, pool, now, None, exclude)
+    chosen_rows = _check_assignment(assignment, jobs, pool, candidates)
     details = {}
     for job, job_policy, chosen, (rows, _distance) in zip(jobs, policies, chosen_rows, candidates):
         if chosen is None:
@@ -271,9 +271,8 @@ def assignment_details(assignment, jobs, pool, policy, now, sla_penalty=1.0, exc
             continue
         row, distance = chosen
         eta, late, cost = (float(a[0]) for a in _arc_costs(job, job_policy, now, np.array([distance]), sla_penalty))
-        ranked = rank_rows(job, pool, job_policy, now, 1, np.array([row]), np.array([distance]), {})
-        # the geodesic re-check of the radius may drop an expert right at its edge: no ranking reasons then
-        reasons = explain(ranked.candidates[0]) if ranked.candidates else []
+        values, facts = criteria(job, pool, job_policy, now, np.array([row]), np.array([distance]))
+        reasons = explain(_candidate(pool, row, distance, weight_vector(job_policy), values, facts, 0))
         details[job.id] = {
             "expert_id": pool.ids[row],
             "distance_km": distance,

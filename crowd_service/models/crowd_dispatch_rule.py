@@ -103,9 +103,10 @@ class CrowdDispatchRule(models.Model):
     auto_dispatch = fields.Boolean("Dispatch on Creation", default=True)
     batch_assign = fields.Boolean(
         "Batch Assignment",
-        help="The scheduled action 'Crowd: batch assignment' assigns this rule's waiting non-urgent jobs all at "
-        "once, every few minutes, as the batch assignment proposes them (least total travel and SLA lateness), "
-        "instead of first come, first served. Usually with Dispatch on Creation off, so that the jobs wait for it.",
+        help="The scheduled action 'Crowd: batch assignment of waiting jobs' assigns this rule's waiting non-urgent "
+        "jobs all at once, every few minutes, as the batch assignment proposes them (least total travel and SLA "
+        "lateness), instead of first come, first served. Usually with Dispatch on Creation off, so that the jobs "
+        "wait for it.",
     )
     planned_duration_min = fields.Float(
         "Planned Visit (min)",

@@ -96,7 +96,8 @@ class CrowdDispatchEngine(models.AbstractModel):
         )
 
     @api.model
-    def _job(self, job):
+    def _job(self, job, level_ranks=None):
+        """The engine Job of ``job``; ``level_ranks`` ({level id: rank}) saves a query per job in a batch."""
         if not job.latitude and not job.longitude:
             raise UserError(self.env._("Job %s has no site position: set the site's coordinates first.", job.name))
         now = job._crowd_now()
@@ -111,7 +112,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                 lon=job.longitude,
                 created_at=created,
                 sla_deadline=max(deadline, created),
-                skills=self._required_levels(job),
+                skills=self._required_levels(job, level_ranks),
                 certificates=tuple(job.certificate_type_ids.mapped("code")),
                 min_tier=job.min_tier or None,
                 priority=int(job.priority or 0),
@@ -371,10 +372,11 @@ class CrowdDispatchEngine(models.AbstractModel):
         return dict(self.env.cr.fetchall())
 
     @api.model
-    def _required_levels(self, job):
-        """{skill code: minimum level rank} of a job (0 = the skill at any level)."""
+    def _required_levels(self, job, level_ranks=None):
+        """{skill code: minimum level rank} of a job (0 = the skill at any level); ``level_ranks`` as
+        :meth:`_level_ranks` returns them for (at least) the job's levels, else read."""
         lines = job.required_skill_ids
-        ranks = self._level_ranks(lines.min_level_id)
+        ranks = level_ranks if level_ranks is not None else self._level_ranks(lines.min_level_id)
         skills = {}
         for line in lines:
             code = line.skill_id.code
@@ -614,6 +616,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             raise UserError(self.env._("A batch assignment covers the jobs of one company."))
         policies_of = {}
         engine_jobs, policies = [], []
+        level_ranks = self._level_ranks(jobs.required_skill_ids.min_level_id)
         lat_min = lon_min = math.inf
         lat_max = lon_max = -math.inf
         for job in jobs:
@@ -621,7 +624,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             key = rule.id or 0  # the unsaved default rule of jobs without one
             if key not in policies_of:
                 policies_of[key] = self._policy(rule)
-            engine_jobs.append(self._job(job))
+            engine_jobs.append(self._job(job, level_ranks))
             policies.append(policies_of[key])
             box = self._bounding_box(job.latitude, job.longitude, rule.max_radius_km)
             lat_min, lat_max = min(lat_min, box[0]), max(lat_max, box[1])

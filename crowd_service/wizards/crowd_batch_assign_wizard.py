@@ -43,7 +43,9 @@ class CrowdBatchAssignWizard(models.TransientModel):
     greedy_cost_min = fields.Float("Total Cost, First Come First Served (min)", digits=(12, 1), readonly=True)
     saving_min = fields.Float("Saved (min)", digits=(12, 1), compute="_compute_saving_min")
     compute_ms = fields.Float("Computed in (ms)", digits=(12, 0), readonly=True)
-    truncated = fields.Boolean(readonly=True, help="More jobs wait than one batch takes: the oldest were taken.")
+    truncated = fields.Boolean(
+        "More Jobs Waiting", readonly=True, help="More jobs wait than one batch takes: the oldest were taken."
+    )
 
     @api.depends("batch_cost_min", "greedy_cost_min", "batch_staffed", "greedy_staffed")
     def _compute_saving_min(self):
