@@ -757,8 +757,11 @@ class CrowdDispatchEngine(models.AbstractModel):
             return formatLang(env, float(params.get(key) or 0.0), digits=digits)
 
         offer_fields = env["crowd.dispatch.offer"]._fields
-        tiers = dict(offer_fields["tier"]._description_selection(env))
-        pools = dict(offer_fields["expert_pool"]._description_selection(env))
+
+        def label(fname, key):
+            # the selection's labels in the user's language, only for the reason that shows them
+            return dict(offer_fields[fname]._description_selection(env)).get(params.get(key), "")
+
         texts = {
             "travel": lambda: env._("%(minutes)s min away (%(km)s km)", minutes=num("minutes"), km=num("km", 1)),
             "rating_top": lambda: env._("top-rated (%s/5)", num("rating", 1)),
@@ -772,7 +775,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             "sla_ahead": lambda: env._("arrives %s min before the deadline", num("minutes")),
             "sla_late": lambda: env._("would arrive %s min after the deadline", num("minutes")),
             "tier_pool": lambda: env._(
-                "%(tier)s, %(pool)s", tier=tiers.get(params.get("tier"), ""), pool=pools.get(params.get("pool"), "")
+                "%(tier)s, %(pool)s", tier=label("tier", "tier"), pool=label("expert_pool", "pool")
             ),
             "accepted": lambda: env._("accepted by an expert"),
             "offers_pending": lambda: env._("%s offer(s) waiting for an answer", int(params.get("count", 0))),
