@@ -79,6 +79,7 @@ class CrowdBatchAssignWizard(models.TransientModel):
             "res_id": self.id,
             "view_mode": "form",
             "target": "new",
+            "context": {"dialog_size": "extra-large"},
         }
 
     def _crowd_jobs(self):
@@ -245,6 +246,6 @@ class CrowdBatchAssignLine(models.TransientModel):
     cost_min = fields.Float(
         "Cost (min)", digits=(10, 1), readonly=True, help="ETA plus minutes after the SLA deadline at arrival."
     )
-    reasons = fields.Text("Why", readonly=True)
+    reasons = fields.Char("Why", readonly=True)
     greedy_expert_id = fields.Many2one("res.partner", string="First Come, First Served", readonly=True)
     greedy_cost_min = fields.Float("Cost, First Come First Served (min)", digits=(10, 1), readonly=True)
