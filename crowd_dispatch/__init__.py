@@ -19,7 +19,7 @@ from .pool import ExpertPool
 from .gates import REASONS, GateResult, Rejections, evaluate
 from .ranking import CRITERIA, Candidate, RankResult, explain, rank
 from .offers import ACTIONS, Offer, OfferDecision, escalate_to_specialist, next_offers, offer_expiry
-from .batch import assign_batch, assign_greedy, assignment_cost
+from .batch import assign_batch, assign_greedy, assignment_cost, assignment_details
 from .policy import Decision, DispatchSettings, ExpertHistory, decide, settings_table
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "assign_batch",
     "assign_greedy",
     "assignment_cost",
+    "assignment_details",
     "decide",
     "escalate_to_specialist",
     "evaluate",

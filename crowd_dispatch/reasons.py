@@ -26,6 +26,8 @@ TEMPLATES = {
     "offer_round": ("round {round}: offer to expert(s) {experts}", ("round", "experts")),
     "pool_opens_later": ("no candidate yet; next pool opens later", ()),
     "no_candidate": ("no candidate in any open pool ({rejections})", ("rejections",)),
+    # why a batch left a job unstaffed (batch.assignment_details)
+    "candidates_taken": ("its {candidates} candidate(s) are assigned to other jobs", ("candidates",)),
 }
 CODES = tuple(TEMPLATES)
 

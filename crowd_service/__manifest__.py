@@ -33,6 +33,8 @@
         "views/crowd_dispatch_report_views.xml",
         "views/res_config_settings_dispatch_views.xml",
         "wizards/crowd_assign_wizard_views.xml",
+        "wizards/crowd_batch_assign_wizard_views.xml",
+        "data/batch_assign_cron.xml",
         "views/menus.xml",
         "views/portal_home_templates.xml",
         "security/crowd_webhook_security.xml",

@@ -6,7 +6,15 @@ from datetime import timedelta
 import pytest
 from conftest import T0, make_expert, make_job, north, open_policy, random_experts
 
-from crowd_dispatch import ExpertPool, InvalidInput, assign_batch, assign_greedy, assignment_cost, evaluate
+from crowd_dispatch import (
+    ExpertPool,
+    InvalidInput,
+    assign_batch,
+    assign_greedy,
+    assignment_cost,
+    assignment_details,
+    evaluate,
+)
 
 
 def pool_of(*experts):
@@ -117,3 +125,66 @@ def test_cost_of_an_assignment_outside_the_gates_is_invalid():
     with pytest.raises(InvalidInput) as error:
         assignment_cost({"J1": "E2"}, [make_job()], pool, open_policy(), T0)
     assert error.value.field == "assignment[J1]"
+
+
+def test_cost_ceiling_is_a_gate_of_the_batch():
+    # the near expert costs more than the job's ceiling: the batch, greedy and the cost all leave him out
+    pool = pool_of(make_expert("dear", lat=north(1), cost_per_job=150.0), make_expert("cheap", lat=north(5)))
+    jobs = [make_job("J1", max_cost=100.0)]
+    assert assign_batch(jobs, pool, open_policy(), T0) == {"J1": "cheap"}
+    assert assign_greedy(jobs, pool, open_policy(), T0) == {"J1": "cheap"}
+    with pytest.raises(InvalidInput):
+        assignment_cost({"J1": "dear"}, jobs, pool, open_policy(), T0)
+
+
+def test_one_policy_per_job_shares_the_experts():
+    # J1's rule allows 3 km, J2's 50 km: the near expert must go to J1, although J2 is next to him too
+    pool = pool_of(make_expert("near", lat=north(1)), make_expert("far", lat=north(20)))
+    jobs = [make_job("J2", lat=north(1)), make_job("J1")]
+    policies = [open_policy(max_radius_km=50.0), open_policy(max_radius_km=3.0)]
+    assert assign_batch(jobs, pool, policies, T0) == {"J1": "near", "J2": "far"}
+    assert assign_greedy(jobs, pool, policies, T0) == {"J2": "near"}, "first come: J2 takes the only one J1 has"
+    with pytest.raises(InvalidInput) as error:
+        assign_batch(jobs, pool, policies[:1], T0)
+    assert error.value.field == "policy"
+    with pytest.raises(InvalidInput) as error:
+        assign_batch(jobs, pool, [policies[0], "any"], T0)
+    assert error.value.field == "policy[1]"
+
+
+def test_exclude_keeps_an_expert_off_one_job_only():
+    pool = pool_of(make_expert("E1", lat=north(1)), make_expert("E2", lat=north(3)))
+    jobs = [make_job("J1"), make_job("J2", lat=north(10))]
+    result = assign_batch(jobs, pool, open_policy(), T0, exclude={"J1": ["E1"]})
+    assert result == {"J1": "E2", "J2": "E1"}
+    with pytest.raises(InvalidInput) as error:
+        assign_batch(jobs, pool, open_policy(), T0, exclude={"J9": ["E1"]})
+    assert error.value.field == "exclude['J9']"
+
+
+def test_assignment_cost_counts_capacity():
+    pool = pool_of(make_expert("E1", capacity=1))
+    jobs = [make_job("J1"), make_job("J2")]
+    with pytest.raises(InvalidInput) as error:
+        assignment_cost({"J1": "E1", "J2": "E1"}, jobs, pool, open_policy(), T0)
+    assert error.value.field == "assignment[J2]"
+
+
+def test_assignment_details_say_what_and_why():
+    pool = pool_of(make_expert("E1", lat=north(2), rating=4.8), make_expert("E2", lat=north(1), online=False))
+    jobs = [make_job("J1"), make_job("J2", lat=north(0.5)), make_job("J3", skills={"lift": 1})]
+    batch = assign_batch(jobs, pool, open_policy(), T0)
+    assert list(batch.values()) == ["E1"], "one expert online, with room for one job"
+    details = assignment_details(batch, jobs, pool, open_policy(), T0)
+    staffed = details[next(iter(batch))]
+    assert staffed["expert_id"] == "E1"
+    assert staffed["cost_min"] == pytest.approx(staffed["eta_min"])  # well before the SLA deadline: no penalty
+    assert sum(d.get("cost_min", 0.0) for d in details.values()) == pytest.approx(
+        assignment_cost(batch, jobs, pool, open_policy(), T0)
+    )
+    codes = [code for code, _params in staffed["reasons"]]
+    assert "rating_top" in codes and "tier_pool" in codes
+    unstaffed = [job_id for job_id in ("J1", "J2") if job_id not in batch]
+    assert details[unstaffed[0]] == {"expert_id": None, "reasons": [("candidates_taken", {"candidates": 1})]}
+    code, params = details["J3"]["reasons"][0]
+    assert code == "no_candidate" and params["rejections"]["skill"] == 2

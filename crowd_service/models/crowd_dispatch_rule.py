@@ -101,6 +101,13 @@ class CrowdDispatchRule(models.Model):
     sla_minutes_2 = fields.Integer("SLA Normal (min)", help=SLA_HELP)
     sla_minutes_3 = fields.Integer("SLA High (min)", help=SLA_HELP)
     auto_dispatch = fields.Boolean("Dispatch on Creation", default=True)
+    batch_assign = fields.Boolean(
+        "Batch Assignment",
+        help="The scheduled action 'Crowd: batch assignment of waiting jobs' assigns this rule's waiting non-urgent "
+        "jobs all at once, every few minutes, as the batch assignment proposes them (least total travel and SLA "
+        "lateness), instead of first come, first served. Usually with Dispatch on Creation off, so that the jobs "
+        "wait for it.",
+    )
     planned_duration_min = fields.Float(
         "Planned Visit (min)",
         default=DEFAULT_PLANNED_DURATION_MIN,

@@ -11,7 +11,7 @@ import math
 from datetime import timedelta
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import SQL, clean_context
 
 import crowd_dispatch
@@ -58,6 +58,10 @@ STATE_TIMESTAMP = {
     "cancelled": "cancelled_at",
 }
 OPEN_DISPATCH_STATES = ("dispatching", "offered")
+# open for dispatch: the states a dispatcher may dispatch from or assign someone in
+DISPATCHABLE_STATES = ("new", "escalated", *OPEN_DISPATCH_STATES)
+URGENT_PRIORITY = "3"  # maintenance.request's highest priority: dispatched on its own, never in a batch
+BATCH_LIMIT = 1000  # waiting jobs in one batch assignment (the oldest first)
 ACTIVE_VISIT_STATES = ("assigned", "en_route", "on_site")
 CLOSED_STATES = ("done", "cancelled")
 CHECKIN_FAR_KM = 1.0
@@ -585,7 +589,7 @@ class CrowdJob(models.Model):
     def _crowd_check_dispatchable(self, message):
         """Refuse, with ``message`` (``%(name)s``, ``%(state)s``), a job that is not open for dispatch."""
         for job in self:
-            if job.state not in ("new", "escalated", *OPEN_DISPATCH_STATES):
+            if job.state not in DISPATCHABLE_STATES:
                 raise UserError(message % {"name": job.name, "state": job._crowd_state_label()})
 
     def action_dispatch(self):
@@ -738,8 +742,9 @@ class CrowdJob(models.Model):
             "context": {"default_job_id": self.id},
         }
 
-    def _crowd_assign_manual(self, expert):
-        """A dispatcher assigns ``expert`` directly (open offers are withdrawn)."""
+    def _crowd_assign_manual(self, expert, message=None):
+        """A dispatcher assigns ``expert`` directly (open offers are withdrawn); ``message`` is the chatter note
+        (by default: assigned manually by a dispatcher)."""
         self._crowd_check_dispatcher()
         now = self._crowd_now()
         self._crowd_check_dispatchable(
@@ -749,9 +754,113 @@ class CrowdJob(models.Model):
             job._crowd_withdraw_pending(now)
             job._crowd_assign(expert, now=now)
             job.sudo().message_post(
-                body=self.env._("%s assigned manually by a dispatcher.", expert.name), subtype_xmlid="mail.mt_note"
+                body=message or self.env._("%s assigned manually by a dispatcher.", expert.name),
+                subtype_xmlid="mail.mt_note",
             )
         return True
+
+    # ------------------------------------------------------------------ batch assignment
+    @api.model
+    def _crowd_batch_domain(self, company):
+        """The jobs of ``company`` a batch assignment takes: open for dispatch, not urgent, with a site position."""
+        return [
+            ("company_id", "=", company.id),
+            ("state", "in", DISPATCHABLE_STATES),
+            ("priority", "!=", URGENT_PRIORITY),
+            "|",
+            ("latitude", "!=", 0),
+            ("longitude", "!=", 0),
+        ]
+
+    def _crowd_batch_waiting(self):
+        """The jobs of ``self`` a batch assignment may take (see :meth:`_crowd_batch_domain`)."""
+        return self.filtered(
+            lambda j: j.state in DISPATCHABLE_STATES
+            and j.priority != URGENT_PRIORITY
+            and bool(j.latitude or j.longitude)
+        )
+
+    def action_batch_assign(self):
+        """Open the batch assignment of the waiting non-urgent jobs: the selected ones (of one company), or,
+        without a selection, every one of the current company. The engine proposes who takes which job
+        (a min-cost flow over all of them at once); the dispatcher confirms."""
+        self._crowd_check_dispatcher()
+        jobs = self.exists()
+        if len(jobs) != len(self):
+            raise MissingError(self.env._("A selected job does not exist any more."))
+        jobs.check_access("write")
+        company = jobs.company_id if jobs else self.env.company
+        if len(company) > 1:
+            raise UserError(self.env._("Select the jobs of one company at a time."))
+        wizard = self.env["crowd.batch.assign.wizard"].create(
+            {"company_id": company.id, "scope_job_ids": [Command.set(jobs.ids)]}
+        )
+        return wizard._crowd_action_open()
+
+    @api.model
+    def _crowd_batch_lock(self, company, rules, limit):
+        """The waiting non-urgent jobs of ``rules`` in ``company``, oldest first, row-locked with SKIP LOCKED:
+        a job another batch run, a dispatcher's confirmation, an answer or the dispatch cron holds is theirs."""
+        self.flush_model(["company_id", "rule_id", "state", "priority", "latitude", "longitude", "requested_at"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM crowd_job
+                    WHERE company_id = %s AND rule_id = ANY(%s) AND state IN %s
+                      AND (priority IS NULL OR priority != %s) AND (latitude != 0 OR longitude != 0)
+                    ORDER BY requested_at NULLS LAST, id
+                    LIMIT %s
+                    FOR UPDATE SKIP LOCKED""",
+                company.id,
+                list(rules.ids),
+                DISPATCHABLE_STATES,
+                URGENT_PRIORITY,
+                limit,
+            )
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _cron_crowd_batch_assign(self, limit=BATCH_LIMIT):
+        """Assign the waiting non-urgent jobs of the dispatch rules with *Batch Assignment*, company by company,
+        as the batch assignment proposes them, without confirmation.
+
+        Safe with several workers and with dispatchers confirming a batch at the same moment: every job is
+        row-locked with SKIP LOCKED first, so a job is assigned by exactly one of them; the engine's proposal
+        is computed from the locked jobs only. Jobs nobody can take stay as they are. Returns the number of
+        jobs assigned.
+        """
+        # sudo: a system run over every company's rules and jobs
+        rules = self.env["crowd.dispatch.rule"].sudo().search([("batch_assign", "=", True)])
+        engine = self.env["crowd.dispatch.engine"].sudo()
+        Partner = self.env["res.partner"].sudo()
+        assigned = 0
+        for company, company_rules in rules.grouped("company_id").items():
+            jobs = self.sudo().with_company(company)._crowd_batch_lock(company, company_rules, limit)
+            if not jobs:
+                continue
+            now = self._crowd_now()
+            try:
+                proposal = engine.with_company(company)._batch_propose(jobs, now)
+            except UserError as exc:
+                _logger.warning("Crowd batch assignment of company %s failed: %s", company.id, exc)
+                continue
+            for line in proposal["lines"]:
+                if not line["expert_id"]:
+                    continue
+                job, expert = line["job"], Partner.browse(line["expert_id"])
+                message = self.env._(
+                    "%(expert)s assigned by the scheduled batch assignment (%(eta)s min away).",
+                    expert=expert.name,
+                    eta=round(line["eta_min"]),
+                )
+                try:
+                    with self.env.cr.savepoint():
+                        job._crowd_assign_manual(expert, message=message)
+                    assigned += 1
+                except UserError as exc:
+                    _logger.warning("Crowd batch assignment of job %s failed: %s", job.id, exc)
+        self.env["ir.cron"]._notify_progress(done=assigned, remaining=0)
+        return assigned
 
     def action_view_offers(self):
         self.ensure_one()

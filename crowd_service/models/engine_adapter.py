@@ -17,6 +17,7 @@ from odoo.tools.misc import format_datetime, formatLang
 
 import crowd_dispatch
 from crowd_dispatch import (
+    DispatchSettings,
     Expert,
     ExpertPool,
     Job,
@@ -24,6 +25,9 @@ from crowd_dispatch import (
     Policy,
     PoolStep,
     Weights,
+    assign_batch,
+    assign_greedy,
+    assignment_details,
     escalate_to_specialist,
     evaluate,
     explain,
@@ -45,6 +49,9 @@ MAX_PLANNED_HORIZON_MIN = 24 * 60  # shifts are read this far beyond the longest
 WAITABLE_REJECTIONS = ("busy", "capacity")
 # decision codes a job waits under (crowd.job.wait_code), rendered by _wait_text
 WAIT_CODES = ("pending", "lookahead", "deferred", "no_candidate")
+# batch assignment: cost minutes per minute of expected lateness, and candidate experts per job (the K nearest)
+BATCH_SLA_PENALTY = 1.0
+BATCH_CANDIDATES_PER_JOB = 20
 PARTNER_COLUMNS = [
     "crowd_kind",
     "crowd_tier",
@@ -89,7 +96,8 @@ class CrowdDispatchEngine(models.AbstractModel):
         )
 
     @api.model
-    def _job(self, job):
+    def _job(self, job, level_ranks=None):
+        """The engine Job of ``job``; ``level_ranks`` ({level id: rank}) saves a query per job in a batch."""
         if not job.latitude and not job.longitude:
             raise UserError(self.env._("Job %s has no site position: set the site's coordinates first.", job.name))
         now = job._crowd_now()
@@ -104,7 +112,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                 lon=job.longitude,
                 created_at=created,
                 sla_deadline=max(deadline, created),
-                skills=self._required_levels(job),
+                skills=self._required_levels(job, level_ranks),
                 certificates=tuple(job.certificate_type_ids.mapped("code")),
                 min_tier=job.min_tier or None,
                 priority=int(job.priority or 0),
@@ -131,9 +139,15 @@ class CrowdDispatchEngine(models.AbstractModel):
 
         Returns one dict per expert with the columns the engine needs (no ORM read: 10,000s of experts).
         """
+        box = self._bounding_box(job.latitude, job.longitude, rule.max_radius_km)
+        return self._expert_rows(job.company_id, *box)
+
+    @api.model
+    def _expert_rows(self, company, lat_min, lat_max, lon_min, lon_max):
+        """The active experts of ``company`` (or of no company) whose home base lies in the box, one dict
+        per expert with the columns the engine needs (see :meth:`_candidate_rows`)."""
         self.env["res.partner"].flush_model(PARTNER_COLUMNS + PARTNER_FILTER_COLUMNS)
         self.env["crowd.expert.blackout"].flush_model(["partner_id"])
-        lat_min, lat_max, lon_min, lon_max = self._bounding_box(job.latitude, job.longitude, rule.max_radius_km)
         self.env.cr.execute(
             SQL(
                 """SELECT p.id, p.crowd_kind, p.crowd_tier, p.partner_latitude, p.partner_longitude,
@@ -146,7 +160,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                       AND (p.crowd_company_id = %s OR p.crowd_company_id IS NULL)
                       AND p.partner_latitude BETWEEN %s AND %s
                       AND p.partner_longitude BETWEEN %s AND %s""",
-                job.company_id.id,
+                company.id,
                 lat_min,
                 lat_max,
                 lon_min,
@@ -358,10 +372,11 @@ class CrowdDispatchEngine(models.AbstractModel):
         return dict(self.env.cr.fetchall())
 
     @api.model
-    def _required_levels(self, job):
-        """{skill code: minimum level rank} of a job (0 = the skill at any level)."""
+    def _required_levels(self, job, level_ranks=None):
+        """{skill code: minimum level rank} of a job (0 = the skill at any level); ``level_ranks`` as
+        :meth:`_level_ranks` returns them for (at least) the job's levels, else read."""
         lines = job.required_skill_ids
-        ranks = self._level_ranks(lines.min_level_id)
+        ranks = level_ranks if level_ranks is not None else self._level_ranks(lines.min_level_id)
         skills = {}
         for line in lines:
             code = line.skill_id.code
@@ -586,6 +601,151 @@ class CrowdDispatchEngine(models.AbstractModel):
         except crowd_dispatch.InvalidInput as exc:
             raise UserError(self.env._("Escalation of %(name)s: %(error)s", name=job.name, error=exc)) from exc
 
+    # ------------------------------------------------------------------ batch assignment
+    @api.model
+    def _batch_inputs(self, jobs, now):
+        """Engine inputs of a batch of ``jobs`` of one company, in their order: (engine jobs, one Policy per
+        job (its rule's), the pool of the company's experts that can reach any of them, and
+        {job id: experts who declined it}: they are not assigned to it directly).
+
+        The pool is built once, as for one job (working hours, time off, visits under way, an open offer
+        held for another job), from the experts whose home base lies in the union of the jobs' radius boxes.
+        """
+        company = jobs.company_id
+        if len(company) != 1:
+            raise UserError(self.env._("A batch assignment covers the jobs of one company."))
+        policies_of = {}
+        engine_jobs, policies = [], []
+        level_ranks = self._level_ranks(jobs.required_skill_ids.min_level_id)
+        lat_min = lon_min = math.inf
+        lat_max = lon_max = -math.inf
+        for job in jobs:
+            rule = self._rule_for(job)
+            key = rule.id or 0  # the unsaved default rule of jobs without one
+            if key not in policies_of:
+                policies_of[key] = self._policy(rule)
+            engine_jobs.append(self._job(job, level_ranks))
+            policies.append(policies_of[key])
+            box = self._bounding_box(job.latitude, job.longitude, rule.max_radius_km)
+            lat_min, lat_max = min(lat_min, box[0]), max(lat_max, box[1])
+            lon_min, lon_max = min(lon_min, box[2]), max(lon_max, box[3])
+        rows = self._expert_rows(company, lat_min, lat_max, lon_min, lon_max) if jobs else []
+        # every job's own dispatch settings do not apply here: an expert holding an open offer is not free
+        settings = DispatchSettings(one_open_offer_per_expert=True)
+        pool = ExpertPool.from_experts(self._experts(rows, now, settings=settings))
+        self.env["crowd.dispatch.offer"].flush_model(["job_id", "expert_id", "state"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT job_id, array_agg(DISTINCT expert_id) FROM crowd_dispatch_offer
+                    WHERE job_id = ANY(%s) AND state = 'declined' GROUP BY job_id""",
+                list(jobs.ids),
+            )
+        )
+        exclude = dict(self.env.cr.fetchall())
+        return engine_jobs, policies, pool, exclude
+
+    @api.model
+    def _batch_propose(self, jobs, now):
+        """The engine's batch assignment of ``jobs`` (waiting jobs of one company) and, to compare with,
+        first come, first served (jobs by report time, each to its nearest free qualified expert).
+
+        Returns ``{"experts", "lines", "batch_staffed", "batch_cost", "greedy_staffed", "greedy_cost"}``;
+        ``lines`` in first-come order, one dict per job: ``job``, ``expert_id`` (False when unstaffed),
+        ``distance_km``, ``eta_min``, ``late_min``, ``cost_min``, ``reasons`` (text), ``greedy_expert_id``,
+        ``greedy_cost_min``. Costs are minutes: ETA plus minutes late at the SLA deadline.
+        """
+        order = sorted(jobs, key=lambda j: (j.requested_at or j.create_date or now, j.id))
+        jobs = jobs.browse([job.id for job in order])
+        engine_jobs, policies, pool, exclude = self._batch_inputs(jobs, now)
+        args = (pool, policies, now, BATCH_SLA_PENALTY)
+        try:
+            batch = assign_batch(engine_jobs, *args, k=BATCH_CANDIDATES_PER_JOB, exclude=exclude)
+            greedy = assign_greedy(engine_jobs, *args, exclude=exclude)
+            details = assignment_details(batch, engine_jobs, *args, exclude=exclude)
+            greedy_details = assignment_details(greedy, engine_jobs, *args, exclude=exclude)
+        except crowd_dispatch.InvalidInput as exc:
+            raise UserError(self.env._("Batch assignment: %s", exc)) from exc
+        lines = []
+        for job in jobs:
+            detail, fcfs = details[job.id], greedy_details[job.id]
+            # the travel figures have columns of their own
+            reasons = [(code, params) for code, params in detail["reasons"] if code != "travel"]
+            lines.append(
+                {
+                    "job": job,
+                    "expert_id": detail["expert_id"] or False,
+                    "distance_km": detail.get("distance_km", 0.0),
+                    "eta_min": detail.get("eta_min", 0.0),
+                    "late_min": detail.get("late_min", 0.0),
+                    "cost_min": detail.get("cost_min", 0.0),
+                    "reasons": self._reasons_text(reasons),
+                    "greedy_expert_id": fcfs["expert_id"] or False,
+                    "greedy_cost_min": fcfs.get("cost_min", 0.0),
+                }
+            )
+        return {
+            "experts": pool.size,
+            "lines": lines,
+            "batch_staffed": len(batch),
+            "batch_cost": sum(line["cost_min"] for line in lines),
+            "greedy_staffed": len(greedy),
+            "greedy_cost": sum(line["greedy_cost_min"] for line in lines),
+        }
+
+    @api.model
+    def _batch_check(self, pairs, now):
+        """Before a batch is applied: each ``(job, expert)`` of ``pairs`` passes every gate of the job now
+        (its rule's pools, tier, skills, certificates, online, not busy, working hours and time off,
+        capacity, rating, cost ceiling, radius; not someone who declined it), and no expert gets more of
+        these jobs than they have room for. Raises a UserError naming the job, the expert and the gate."""
+        if not pairs:
+            return True
+        jobs = pairs[0][0].browse([job.id for job, _expert in pairs])
+        engine_jobs, policies, pool, exclude = self._batch_inputs(jobs, now)
+        labels = dict(self._rejection_labels(), excluded=self.env._("declined this job"))
+        left = {}
+        for (job, expert), engine_job, policy in zip(pairs, engine_jobs, policies):
+            row = pool.row_of.get(expert.id)
+            if row is None:
+                reason = self._batch_absent_reason(expert, job)
+            else:
+                one = ExpertPool.from_experts([pool.experts[row]])
+                rejections = evaluate(engine_job, one, policy, now, exclude=exclude.get(job.id, ())).rejections
+                failed = [gate for gate, count in rejections.items() if count]
+                left.setdefault(expert.id, math.ceil(pool.free[row]))
+                if failed:
+                    reason = labels.get(failed[0], failed[0])
+                elif left[expert.id] <= 0:
+                    reason = self.env._("no capacity left for one more of these jobs")
+                else:
+                    left[expert.id] -= 1
+                    continue
+            raise UserError(
+                self.env._(
+                    "%(expert)s cannot take %(job)s: %(reason)s. Nothing was assigned; compute the proposal again.",
+                    expert=expert.sudo().display_name,
+                    job=job.name,
+                    reason=reason,
+                )
+            )
+        return True
+
+    @api.model
+    def _batch_absent_reason(self, expert, job):
+        """Why ``expert`` is not in the batch's pool for ``job``, in words."""
+        # sudo: names the reason for an expert the dispatcher chose; only flags of that partner are read
+        partner = expert.sudo()
+        if not (partner.active and partner.is_crowd_expert and partner.crowd_state == "active"):
+            return self.env._("not an active expert")
+        if partner.crowd_company_id and partner.crowd_company_id != job.company_id:
+            return self.env._("an expert of another company")
+        if not partner.partner_latitude and not partner.partner_longitude:
+            return self.env._("no home base position")
+        if partner.crowd_calendar_id or partner.crowd_blackout_ids:
+            if not partner._crowd_is_available_at(job._crowd_now()).get(partner.id, True):
+                return self.env._("off duty (working hours or time off)")
+        return self._rejection_labels()["radius"]
+
     # ------------------------------------------------------------------ the engine's reasons, in words
     @api.model
     def _reason_text(self, code, params):
@@ -597,8 +757,11 @@ class CrowdDispatchEngine(models.AbstractModel):
             return formatLang(env, float(params.get(key) or 0.0), digits=digits)
 
         offer_fields = env["crowd.dispatch.offer"]._fields
-        tiers = dict(offer_fields["tier"]._description_selection(env))
-        pools = dict(offer_fields["expert_pool"]._description_selection(env))
+
+        def label(fname, key):
+            # the selection's labels in the user's language, only for the reason that shows them
+            return dict(offer_fields[fname]._description_selection(env)).get(params.get(key), "")
+
         texts = {
             "travel": lambda: env._("%(minutes)s min away (%(km)s km)", minutes=num("minutes"), km=num("km", 1)),
             "rating_top": lambda: env._("top-rated (%s/5)", num("rating", 1)),
@@ -612,7 +775,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             "sla_ahead": lambda: env._("arrives %s min before the deadline", num("minutes")),
             "sla_late": lambda: env._("would arrive %s min after the deadline", num("minutes")),
             "tier_pool": lambda: env._(
-                "%(tier)s, %(pool)s", tier=tiers.get(params.get("tier"), ""), pool=pools.get(params.get("pool"), "")
+                "%(tier)s, %(pool)s", tier=label("tier", "tier"), pool=label("expert_pool", "pool")
             ),
             "accepted": lambda: env._("accepted by an expert"),
             "offers_pending": lambda: env._("%s offer(s) waiting for an answer", int(params.get("count", 0))),
@@ -621,6 +784,9 @@ class CrowdDispatchEngine(models.AbstractModel):
             "pool_opens_later": lambda: env._("no candidate yet; the next pool opens later"),
             "no_candidate": lambda: env._(
                 "no candidate in any open pool (%s)", self._rejections_text(params.get("rejections") or {})
+            ),
+            "candidates_taken": lambda: env._(
+                "its %s candidate(s) are assigned to other jobs of the batch", int(params.get("candidates", 0))
             ),
         }
         text = texts.get(code)
@@ -652,7 +818,14 @@ class CrowdDispatchEngine(models.AbstractModel):
 
     @api.model
     def _rejections_text(self, rejections):
-        labels = {
+        labels = self._rejection_labels()
+        parts = [f"{labels.get(reason, reason)}: {count}" for reason, count in rejections.items() if count]
+        return ", ".join(parts) if parts else self.env._("nobody rejected")
+
+    @api.model
+    def _rejection_labels(self):
+        """{engine gate: its name in the user's language}."""
+        return {
             "excluded": self.env._("already asked"),
             "pool": self.env._("pool not open yet"),
             "tier": self.env._("tier"),
@@ -666,8 +839,6 @@ class CrowdDispatchEngine(models.AbstractModel):
             "cost": self.env._("above the cost ceiling"),
             "radius": self.env._("too far"),
         }
-        parts = [f"{labels.get(reason, reason)}: {count}" for reason, count in rejections.items() if count]
-        return ", ".join(parts) if parts else self.env._("nobody rejected")
 
     @api.model
     def _reasons_text(self, reason_codes):

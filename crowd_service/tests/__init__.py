@@ -10,4 +10,6 @@ from . import test_dispatch_security
 from . import test_job_rules
 from . import test_dispatch_policy
 from . import test_rpc_security
+from . import test_batch_assign
+from . import test_batch_assign_concurrency
 from . import test_translations

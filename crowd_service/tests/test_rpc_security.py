@@ -87,6 +87,9 @@ ALLOWED = [
     (DISPATCHERS, "crowd.assign.wizard*", ("*",), "*"),
     ({"foreign_dispatcher"}, "crowd.assign.wizard*", ("create", "copy", "unlink", "write:*"), "*"),
     (DISPATCHERS | {"foreign_dispatcher"}, "crowd.expert.state.wizard", ("*",), "*"),
+    # a batch assignment is its dispatcher's own (record rule on the creator): the manager and a foreign
+    # dispatcher neither read nor confirm it; confirming re-checks every line in the model
+    (DISPATCHERS, "crowd.batch.assign.*", ("*",), "*"),
     ("*", "crowd.expert.state.wizard", ("default_get",), "*"),
     # dispatchers retry and cancel webhook deliveries; the manager deletes those not queued
     (DISPATCHERS, "crowd.webhook.delivery", ("action_retry", "action_cancel"), "*"),
@@ -302,6 +305,15 @@ class TestRpcSecurity(CrowdRpcCase):
             .with_user(cls.users["dispatcher"])
             .create({"partner_ids": [Command.set(cls.expert.ids)], "transition": "suspend", "reason": "RPC"})
         )
+        # a batch assignment of the new job, by the dispatcher: the expert holds open offers (the offered job), so
+        # confirming it is refused by the capacity check; the forged one proposes an expert without the skill
+        batch_env = env(user=cls.users["dispatcher"])
+        cls.batch_wizard = batch_env["crowd.batch.assign.wizard"].create(
+            {"line_ids": [Command.create({"job_id": new_job.id, "expert_id": cls.expert.id, "sequence": 1})]}
+        )
+        cls.forged_batch_wizard = batch_env["crowd.batch.assign.wizard"].create(
+            {"line_ids": [Command.create({"job_id": new_job.id, "expert_id": cls.other_expert.id, "sequence": 1})]}
+        )
         cls.report_line = env["crowd.dispatch.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
         cls.settings = env["res.config.settings"].create({})
         # live tracking and the offline replay: the expert shares their position on the way, and an action made
@@ -360,6 +372,8 @@ class TestRpcSecurity(CrowdRpcCase):
             "crowd.assign.wizard": [("assign_wizard", self.assign_wizard)],
             "crowd.assign.wizard.line": [("assign_wizard_line", self.assign_wizard.line_ids)],
             "crowd.expert.state.wizard": [("state_wizard", self.state_wizard)],
+            "crowd.batch.assign.wizard": [("batch_wizard", self.batch_wizard)],
+            "crowd.batch.assign.line": [("batch_line", self.batch_wizard.line_ids)],
             "crowd.dispatch.report": [("report_line", self.report_line)],
             "maintenance.request": [("request_assigned", self.jobs["assigned"].request_id)],
             "maintenance.equipment": [("equipment", self.equipment)],
@@ -518,6 +532,49 @@ class TestRpcSecurity(CrowdRpcCase):
                 label=f"create job {vals}",
             )
         self.assertNoProblems()
+
+    def test_55_batch_assignment_lines_are_checked(self):
+        """A batch assignment confirmed over RPC with a forged line (an expert without the job's skill, a job of
+        another company, the same job twice) is refused, and nothing changed; a foreign dispatcher can neither
+        confirm a dispatcher's batch nor open one on their jobs."""
+        wizard, forged = self.batch_wizard, self.forged_batch_wizard
+        model = "crowd.batch.assign.wizard"
+        self.probe("dispatcher", model, "action_confirm", [forged.ids], label="expert lacks skill")
+        self.probe("dispatcher", model, "action_confirm", [wizard.ids], label="no capacity left")
+        # the forged lines below are written first; the database snapshot the probes compare with is taken again
+        self.batch_wizard.line_ids.sudo().job_id = self.other_company_job()
+        self._digest = None
+        self.probe("dispatcher", "crowd.batch.assign.wizard", "action_confirm", [wizard.ids], label="foreign job")
+        self.batch_wizard.line_ids.sudo().job_id = self.jobs["new"]
+        forged.sudo().line_ids = [Command.create({"job_id": self.jobs["new"].id, "expert_id": self.expert.id})]
+        self._digest = None
+        self.probe("dispatcher", "crowd.batch.assign.wizard", "action_confirm", [forged.ids], label="job twice")
+        for role in ("foreign_dispatcher", "manager"):
+            self.probe(role, "crowd.batch.assign.wizard", "action_confirm", [wizard.ids], label=f"{role}: confirm")
+            self.probe(role, "crowd.batch.assign.wizard", "read", [wizard.ids, ["job_count"]], label=f"{role}: read")
+        self.probe("foreign_dispatcher", "crowd.job", "action_batch_assign", [self.jobs["offered"].ids])
+        self.probe(
+            "dispatcher",
+            "crowd.batch.assign.wizard",
+            "create",
+            [{"company_id": self.other_company.id}],
+            label="dispatcher: a batch for a company of someone else",
+        )
+        self.assertNoProblems()
+
+    def other_company_job(self):
+        team = self.env["maintenance.team"].create({"name": "RPC other team", "company_id": self.other_company.id})
+        request = self.env["maintenance.request"].create(
+            {
+                "name": "RPC other company",
+                "priority": "2",
+                "company_id": self.other_company.id,
+                "maintenance_team_id": team.id,
+                "crowd_latitude": SITE[0],
+                "crowd_longitude": SITE[1],
+            }
+        )
+        return request.crowd_job_ids
 
     def test_60_default_keys_do_not_reach_the_job(self):
         """default_* context keys sent with an allowed call (an employee reports a problem, a dispatcher
