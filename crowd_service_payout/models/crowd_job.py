@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .maintenance_request import PAYOUT_READERS
+from .maintenance_request import CHARGE_READERS, PAYOUT_READERS
 
 
 class CrowdJob(models.Model):
@@ -18,14 +18,26 @@ class CrowdJob(models.Model):
         groups=PAYOUT_READERS,
     )
 
+    charge_ids = fields.One2many("crowd.customer.charge", "job_id", string="Customer Charge", groups=CHARGE_READERS)
+    charge_count = fields.Integer(
+        compute="_compute_charge_count", string="Customer Charge Count", groups=CHARGE_READERS
+    )
+
     @api.depends("payout_ids")
     def _compute_payout_count(self):
         for job in self:
             job.payout_count = len(job.payout_ids)
 
+    @api.depends("charge_ids")
+    def _compute_charge_count(self):
+        for job in self:
+            job.charge_count = len(job.charge_ids)
+
     def _crowd_on_done(self):
         res = super()._crowd_on_done()
         self.env["crowd.payout"]._create_auto_payouts(self)
+        # after the payout: the customer price comes from the payout's package
+        self.env["crowd.customer.charge"]._create_for_jobs(self)
         return res
 
     def _crowd_expected_pay(self, expert):
@@ -54,4 +66,11 @@ class CrowdJob(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_payout")
         action["domain"] = [("job_id", "=", self.id)]
         action["context"] = {"default_job_id": self.id}
+        return action
+
+    def action_view_crowd_charges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_customer_charge")
+        action["domain"] = [("job_id", "=", self.id)]
+        action["context"] = {}
         return action
