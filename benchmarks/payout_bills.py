@@ -26,79 +26,146 @@ from datetime import date, timedelta
 BENCH = "BENCH-PAYOUT"
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_parser(description):
+    """The options every billing benchmark takes (the customer invoice benchmark reuses them)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path", default="/opt/odoo18/addons,.")
-    parser.add_argument("-n", "--payouts", type=int, default=10_000)
     parser.add_argument("--experts", type=int, default=200)
-    parser.add_argument("--post", action="store_true", help="also post the bills (action_post)")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the billing call into FILE")
+    parser.add_argument("--post", action="store_true", help="also post the moves (action_post)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the timed call into FILE")
     parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
+    return parser
+
+
+def parse_args():
+    parser = common_parser(__doc__)
+    parser.add_argument("-n", "--payouts", type=int, default=10_000)
     return parser.parse_args()
+
+
+def odoo_registry(args):
+    """The registry of the benchmark's database (Odoo parsed with the benchmark's options)."""
+    import odoo  # noqa: PLC0415 - Odoo is only needed when the benchmark runs
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(["-d", args.database, f"--addons-path={args.addons_path}", "--log-level=warn"])
+    return Registry(args.database)
+
+
+def bench_env(cr):
+    """A superuser environment without tracking, chatter notes or automatic dispatch."""
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    ctx = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True, "crowd_no_auto_dispatch": True}
+    return api.Environment(cr, SUPERUSER_ID, ctx)
+
+
+def make_done_jobs(env, count, expert_count, prefix=BENCH, customers=None):
+    """``count`` requests with one done job each, by ``expert_count`` experts (a fifth of them partner
+    technicians of 4 partner companies), done on the last day of last month and today, alternately.
+    With ``customers`` (partners), the requests' equipment belongs to them in turn. Returns
+    (experts, jobs, months)."""
+    from odoo import fields  # noqa: PLC0415
+
+    company = env.company
+    partner_companies = env["res.partner"].create(
+        [{"name": f"{prefix} partner company {i}", "is_company": True} for i in range(4)]
+    )
+    experts = env["res.partner"].create(
+        [
+            {
+                "name": f"{prefix} expert {i}",
+                "is_crowd_expert": True,
+                "crowd_kind": "partner" if i % 5 == 0 else "freelance",
+                "crowd_tier": "technician",
+                "crowd_company_partner_id": partner_companies[i % 4].id if i % 5 == 0 else False,
+            }
+            for i in range(expert_count)
+        ]
+    )
+    team = env["maintenance.team"].search([("company_id", "in", [company.id, False])], limit=1)
+    if not team:
+        team = env["maintenance.team"].create({"name": prefix, "company_id": company.id})
+    equipment = env["maintenance.equipment"].browse()
+    if customers:
+        equipment = env["maintenance.equipment"].create(
+            [
+                {"name": f"{prefix} asset {i}", "company_id": company.id, "crowd_customer_id": customer.id}
+                for i, customer in enumerate(customers)
+            ]
+        )
+    today = date.today()
+    months = [today.replace(day=1) - timedelta(days=1), today]  # last day of last month, today
+    # no coordinates: the requests get no automatic first job; each gets one done job below
+    requests = env["maintenance.request"].create(
+        [
+            {
+                "name": f"{prefix} request {i}",
+                "maintenance_team_id": team.id,
+                "company_id": company.id,
+                "equipment_id": equipment[i % len(equipment)].id if equipment else False,
+            }
+            for i in range(count)
+        ]
+    )
+    done_at = [fields.Datetime.to_datetime(day) + timedelta(hours=12) for day in months]
+    jobs = env["crowd.job"].create(
+        [
+            {
+                "request_id": request.id,
+                "expert_id": experts[i % expert_count].id,
+                "state": "done",
+                "done_at": done_at[i % 2],
+            }
+            for i, request in enumerate(requests)
+        ]
+    )
+    return experts, jobs, months
+
+
+def timed(args, env, call):
+    """Run ``call()`` (cProfiled into ``args.profile`` when given) and flush; returns its result, the
+    wall time and the CPU time of this (Odoo) process only, not PostgreSQL's: on a loaded machine,
+    wall >> CPU."""
+    t1, cpu1 = time.perf_counter(), time.process_time()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    value = call()
+    env.flush_all()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    return value, round(time.perf_counter() - t1, 2), round(time.process_time() - cpu1, 2)
+
+
+def finish(args, cr, result):
+    """The machine's figures, commit (--keep) or roll back, and the JSON line."""
+    result["target_s"] = 60
+    result["cpus"] = os.cpu_count()
+    result["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    if args.keep:
+        cr.commit()
+    else:
+        cr.rollback()
+    print(json.dumps(result))
 
 
 def main():
     args = parse_args()
     import odoo  # noqa: PLC0415 - Odoo is only needed when the benchmark runs
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    odoo.tools.config.parse_config(["-d", args.database, f"--addons-path={args.addons_path}", "--log-level=warn"])
-    registry = Registry(args.database)
+    registry = odoo_registry(args)
     result = {"benchmark": "payout_bills", "payouts": args.payouts, "experts": args.experts, "post": args.post}
     with registry.cursor() as cr:
-        ctx = {
-            "tracking_disable": True,
-            "mail_create_nolog": True,
-            "mail_notrack": True,
-            "crowd_no_auto_dispatch": True,
-        }
-        env = api.Environment(cr, SUPERUSER_ID, ctx)
+        env = bench_env(cr)
         company = env.company
         t0 = time.perf_counter()
-        partner_companies = env["res.partner"].create(
-            [{"name": f"{BENCH} partner company {i}", "is_company": True} for i in range(4)]
-        )
-        experts = env["res.partner"].create(
-            [
-                {
-                    "name": f"{BENCH} expert {i}",
-                    "is_crowd_expert": True,
-                    "crowd_kind": "partner" if i % 5 == 0 else "freelance",
-                    "crowd_tier": "technician",
-                    "crowd_company_partner_id": partner_companies[i % 4].id if i % 5 == 0 else False,
-                }
-                for i in range(args.experts)
-            ]
-        )
         package = env["crowd.service.package"].create(
             {"name": f"{BENCH} package", "amount": 95.0, "travel_per_km": 1.0, "travel_threshold_km": 0.0}
         )
-        team = env["maintenance.team"].search([("company_id", "in", [company.id, False])], limit=1)
-        if not team:
-            team = env["maintenance.team"].create({"name": BENCH, "company_id": company.id})
-        today = date.today()
-        months = [today.replace(day=1) - timedelta(days=1), today]  # last day of last month, today
-        # no coordinates: the requests get no automatic first job; each gets one done job below
-        requests = env["maintenance.request"].create(
-            [
-                {"name": f"{BENCH} request {i}", "maintenance_team_id": team.id, "company_id": company.id}
-                for i in range(args.payouts)
-            ]
-        )
-        done_at = [odoo.fields.Datetime.to_datetime(day) + timedelta(hours=12) for day in months]
-        jobs = env["crowd.job"].create(
-            [
-                {
-                    "request_id": request.id,
-                    "expert_id": experts[i % args.experts].id,
-                    "state": "done",
-                    "done_at": done_at[i % 2],
-                }
-                for i, request in enumerate(requests)
-            ]
-        )
+        experts, jobs, months = make_done_jobs(env, args.payouts, args.experts)
         env.flush_all()
         result["experts_requests_s"] = round(time.perf_counter() - t0, 2)
         t_payouts = time.perf_counter()
@@ -126,18 +193,7 @@ def main():
         result["setup_s"] = round(time.perf_counter() - t0, 2)
         print(f"setup: {len(payouts)} approved payouts for {len(experts)} experts in {result['setup_s']} s")
 
-        t1, cpu1 = time.perf_counter(), time.process_time()
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            profiler.enable()
-        moves = payouts._create_bills(post=args.post)
-        env.flush_all()
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-        result["bill_s"] = round(time.perf_counter() - t1, 2)
-        # CPU of this (Odoo) process only, not PostgreSQL's: on a loaded machine, wall >> CPU
-        result["bill_cpu_s"] = round(time.process_time() - cpu1, 2)
+        moves, result["bill_s"], result["bill_cpu_s"] = timed(args, env, lambda: payouts._create_bills(post=args.post))
         billed = payouts.filtered(lambda p: p.state in ("billed", "paid") and p.move_line_id)
         result["bills"] = len(moves)
         result["lines"] = len(moves.invoice_line_ids)
@@ -152,15 +208,8 @@ def main():
         again = payouts._create_bills(post=args.post)
         result["second_run_bills"] = len(again)
         result["second_run_s"] = round(time.perf_counter() - t2, 2)
-        result["target_s"] = 60
-        result["cpus"] = os.cpu_count()
-        result["load_avg_1m"] = round(os.getloadavg()[0], 2)
         result["ok"] = result["bill_s"] <= 60 and len(billed) == args.payouts and not again
-        if args.keep:
-            cr.commit()
-        else:
-            cr.rollback()
-    print(json.dumps(result))
+        finish(args, cr, result)
     return 0 if result["ok"] else 1
 
 

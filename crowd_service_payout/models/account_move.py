@@ -1,7 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
-from .maintenance_request import PAYOUT_READERS
+from .maintenance_request import CHARGE_READERS, PAYOUT_READERS
 
 
 class AccountMove(models.Model):
@@ -12,55 +11,69 @@ class AccountMove(models.Model):
     crowd_payout_count = fields.Integer(
         compute="_compute_crowd_payout_count", string="Payout Count", groups=PAYOUT_READERS
     )
+    crowd_charge_ids = fields.One2many("crowd.customer.charge", "move_id", string="Crowd Visits", groups=CHARGE_READERS)
+    crowd_charge_count = fields.Integer(
+        compute="_compute_crowd_charge_count", string="Visit Count", groups=CHARGE_READERS
+    )
 
     @api.depends("crowd_payout_ids")
     def _compute_crowd_payout_count(self):
         for move in self:
             move.crowd_payout_count = len(move.crowd_payout_ids)
 
+    @api.depends("crowd_charge_ids")
+    def _compute_crowd_charge_count(self):
+        for move in self:
+            move.crowd_charge_count = len(move.crowd_charge_ids)
+
+    def _crowd_sources(self):
+        """The crowd records on these moves (payouts, customer charges), one recordset per model.
+        sudo: they follow their move, whoever acts on it (the accountant may have no rights on them)."""
+        moves = self.sudo()
+        return [moves.crowd_payout_ids, moves.crowd_charge_ids]
+
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()
-        # sudo: the accountant who pays the bill may have no rights on payouts
-        self.sudo().crowd_payout_ids.filtered(lambda p: p.state == "billed")._write_workflow({"state": "paid"})
+        for records in self._crowd_sources():
+            records._mark_paid()
         return res
 
     def _post(self, soft=True):
-        # A bill reset to draft released its payouts; posting it again takes them back, unless
-        # they were billed elsewhere meanwhile: a payout is never on two bills.
-        for line in self.invoice_line_ids.filtered("crowd_payout_origin_id"):
-            payout = line.crowd_payout_origin_id.sudo()  # sudo: consistency check on the bill's origin
-            if payout.move_line_id == line:
-                continue
-            if payout.state != "approved" or payout.move_line_id:
-                raise UserError(
-                    self.env._(
-                        "Line “%(line)s” pays payout %(payout)s, which is %(state)s elsewhere: "
-                        "remove the line before posting.",
-                        line=line.name,
-                        payout=payout.name,
-                        state=dict(payout._fields["state"]._description_selection(self.env))[payout.state],
-                    )
-                )
-            payout._write_workflow({"state": "billed", "move_line_id": line.id})
+        # A move reset to draft released its records; posting it again takes them back, unless
+        # they went on another move meanwhile: a payout or a visit is never on two.
+        for line in self.invoice_line_ids:
+            for origin in (line.crowd_payout_origin_id, line.crowd_charge_origin_id):
+                if origin:
+                    origin.sudo()._take_back(line)  # sudo: consistency check on the line's origin
         return super()._post(soft=soft)
 
     def button_draft(self):
         res = super().button_draft()
-        self.sudo().crowd_payout_ids._release_from_bill()  # sudo: the accountant resets the bill
+        for records in self._crowd_sources():
+            records._release_from_move()
         return res
 
     def button_cancel(self):
         res = super().button_cancel()
-        self.sudo().crowd_payout_ids._release_from_bill()  # sudo: the accountant cancels the bill
+        for records in self._crowd_sources():
+            records._release_from_move()
         return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_release_crowd_payouts(self):
-        self.sudo().crowd_payout_ids._release_from_bill()  # sudo: payouts follow their bill
+        for records in self._crowd_sources():
+            records._release_from_move()
 
     def action_view_crowd_payouts(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_payout")
+        action["domain"] = [("move_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_view_crowd_charges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_customer_charge")
         action["domain"] = [("move_id", "=", self.id)]
         action["context"] = {}
         return action

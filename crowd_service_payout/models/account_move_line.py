@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+ORIGIN_FIELDS = ("crowd_payout_origin_id", "crowd_charge_origin_id")
+
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
@@ -8,32 +10,39 @@ class AccountMoveLine(models.Model):
     crowd_payout_origin_id = fields.Many2one(
         "crowd.payout", string="Crowd Payout", readonly=True, copy=False, index="btree_not_null"
     )
+    crowd_charge_origin_id = fields.Many2one(
+        "crowd.customer.charge", string="Crowd Visit", readonly=True, copy=False, index="btree_not_null"
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
-        if any(vals.get("crowd_payout_origin_id") for vals in vals_list):
-            self._check_crowd_payout_link()
+        if any(vals.get(fname) for vals in vals_list for fname in ORIGIN_FIELDS):
+            self._check_crowd_origin_link()
         return super().create(vals_list)
 
     def write(self, vals):
-        if "crowd_payout_origin_id" in vals:
-            self._check_crowd_payout_link()
+        if any(fname in vals for fname in ORIGIN_FIELDS):
+            self._check_crowd_origin_link()
         return super().write(vals)
 
-    def _check_crowd_payout_link(self):
-        # Only the payout billing (as superuser, after its own checks) links bill lines to
-        # payouts: a line pointing at someone else's payout would pay or release it.
+    def _check_crowd_origin_link(self):
+        # Only the billing and invoicing runs (as superuser, after their own checks) link lines to
+        # payouts and visits: a line pointing at someone else's record would pay or release it.
         if not self.env.su:
-            raise AccessError(self.env._("Bill lines are linked to crowd payouts by the payout billing only."))
+            raise AccessError(
+                self.env._("Lines are linked to crowd payouts and visits by the crowd billing and invoicing only.")
+            )
 
     def _reconcile_post_hook(self, data):
         res = super()._reconcile_post_hook(data)
-        # A bill fully reversed by its credit note releases its payouts: they can be billed again.
-        reversed_bills = data["not_paid_invoices"].filtered(lambda move: move.payment_state == "reversed")
-        reversed_bills.sudo().crowd_payout_ids._release_from_bill()  # sudo: payouts follow their bill
+        # A move fully reversed by its credit note releases its records: they can go on a move again.
+        reversed_moves = data["not_paid_invoices"].filtered(lambda move: move.payment_state == "reversed")
+        for records in reversed_moves._crowd_sources():
+            records._release_from_move()
         return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_release_crowd_payouts(self):
-        # sudo: removing a line from a draft bill frees its payout
-        self.env["crowd.payout"].sudo().search([("move_line_id", "in", self.ids)])._release_from_bill()
+        # sudo: removing a line from a draft move frees its payout or visit
+        for model in ("crowd.payout", "crowd.customer.charge"):
+            self.env[model].sudo().search([("move_line_id", "in", self.ids)])._release_from_move()

@@ -4,7 +4,7 @@ from odoo.tools.misc import formatLang
 
 from crowd_dispatch.policy import shortage_pay
 
-from .maintenance_request import PAYOUT_READERS
+from .maintenance_request import CHARGE_READERS, PAYOUT_READERS
 
 OPEN_DISPATCH_STATES = ("dispatching", "offered")
 
@@ -46,6 +46,11 @@ class CrowdJob(models.Model):
     pay_approved_by_id = fields.Many2one("res.users", "Pay Approved By", readonly=True, copy=False)
     pay_approved_at = fields.Datetime("Pay Approved At", readonly=True, copy=False)
 
+    charge_ids = fields.One2many("crowd.customer.charge", "job_id", string="Customer Charge", groups=CHARGE_READERS)
+    charge_count = fields.Integer(
+        compute="_compute_charge_count", string="Customer Charge Count", groups=CHARGE_READERS
+    )
+
     @api.depends("payout_ids")
     def _compute_payout_count(self):
         for job in self:
@@ -60,9 +65,16 @@ class CrowdJob(models.Model):
             "pay_approved_at",
         }
 
+    @api.depends("charge_ids")
+    def _compute_charge_count(self):
+        for job in self:
+            job.charge_count = len(job.charge_ids)
+
     def _crowd_on_done(self):
         res = super()._crowd_on_done()
         self.env["crowd.payout"]._create_auto_payouts(self)
+        # after the payout: the customer price comes from the payout's package
+        self.env["crowd.customer.charge"]._create_for_jobs(self)
         return res
 
     # ------------------------------------------------------------------ pay of an offer
@@ -249,4 +261,11 @@ class CrowdJob(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_payout")
         action["domain"] = [("job_id", "=", self.id)]
         action["context"] = {"default_job_id": self.id}
+        return action
+
+    def action_view_crowd_charges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crowd_service_payout.action_crowd_customer_charge")
+        action["domain"] = [("job_id", "=", self.id)]
+        action["context"] = {}
         return action

@@ -1,11 +1,11 @@
 import logging
-from collections import defaultdict
 
 from psycopg2 import errors as pg_errors
 
-from odoo import Command, api, fields, models, modules, tools
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+
+from .crowd_move_source import CRON_CHUNK
 
 _logger = logging.getLogger(__name__)
 
@@ -46,19 +46,21 @@ WORKFLOW_FIELDS = {
     "cancel_reason",
 }
 AMOUNT_FIELDS = ("amount", "base_amount", "travel_amount", "peak_amount", "distance_km")
-# Context value that lets _write_workflow() through write(): an object, which no JSON (RPC,
-# portal form) can carry, so no caller can forge it (as OCA queue_job's EDIT_SENTINEL).
-WORKFLOW_SENTINEL = object()
-# Payouts billed per transaction by the cron (whole vendors per chunk).
-CRON_CHUNK = 2000
 
 
 class CrowdPayout(models.Model):
     _name = "crowd.payout"
     _description = "Crowd Expert Payout"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["crowd.move.source", "portal.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "date desc, id desc"
     _check_company_auto = True
+    _workflow_fields = WORKFLOW_FIELDS
+    _move_type = "in_invoice"
+    _move_ready_state = "approved"
+    _move_done_state = "billed"
+    _move_partner_field = "bill_partner_id"
+    _move_origin_field = "crowd_payout_origin_id"
+    _move_auto_post_field = "crowd_payout_auto_post"
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default="/", index="trigram")
     job_id = fields.Many2one(
@@ -104,7 +106,6 @@ class CrowdPayout(models.Model):
         readonly=False,
         precompute=True,
     )
-    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     currency_id = fields.Many2one(
         "res.currency",
         required=True,
@@ -129,12 +130,6 @@ class CrowdPayout(models.Model):
     pay_lines = fields.Json(help="The extra pay of the accepted offer: rules, shortage pay, cap (technical).")
     pay_label = fields.Char("Extra Pay Reason", compute="_compute_pay_label")
     amount = fields.Monetary(required=True, tracking=True)
-    amount_company = fields.Monetary(
-        string="Amount (Company Currency)",
-        currency_field="company_currency_id",
-        compute="_compute_amount_company",
-        store=True,
-    )
     is_manual = fields.Boolean(string="Manual Amount", tracking=True, copy=False)
     manual_reason = fields.Text(string="Reason for Manual Amount", tracking=True, copy=False)
     is_auto = fields.Boolean(
@@ -176,11 +171,8 @@ class CrowdPayout(models.Model):
         store=True,
         help="The payout exceeds the cost ceiling of its job: only a Crowd manager can approve.",
     )
-    move_line_id = fields.Many2one(
-        "account.move.line", string="Bill Line", readonly=True, copy=False, index="btree_not_null", ondelete="set null"
-    )
-    move_id = fields.Many2one(related="move_line_id.move_id", store=True, string="Vendor Bill", index="btree_not_null")
-    payment_state = fields.Selection(related="move_id.payment_state", string="Payment Status")
+    move_line_id = fields.Many2one(string="Bill Line")
+    move_id = fields.Many2one(string="Vendor Bill")
 
     _sql_constraints = [
         (
@@ -220,11 +212,6 @@ class CrowdPayout(models.Model):
         for payout in self:
             payout.pay_label = engine._pay_lines_text(payout.pay_lines)
 
-    @api.depends("amount", "currency_id", "company_id", "date")
-    def _compute_amount_company(self):
-        for payout in self:
-            payout.amount_company = payout._convert_to(payout.company_id.currency_id)
-
     @api.depends("amount_company", "company_id.crowd_payout_double_threshold")
     def _compute_needs_second_approval(self):
         for payout in self:
@@ -240,14 +227,6 @@ class CrowdPayout(models.Model):
                 and payout.state not in ("rejected", "cancelled")
                 and payout.company_currency_id.compare_amounts(payout.amount_company, ceiling) > 0
             )
-
-    def _convert_to(self, currency):
-        self.ensure_one()
-        if not currency or self.currency_id == currency:
-            return self.amount
-        return self.currency_id._convert(
-            self.amount, currency, self.company_id or self.env.company, self.date or fields.Date.today()
-        )
 
     def _compute_access_url(self):  # pylint: disable=missing-return
         super()._compute_access_url()
@@ -370,24 +349,6 @@ class CrowdPayout(models.Model):
             if changed and "is_manual" not in vals:
                 vals = dict(vals, is_manual=True)
         return super().write(vals)
-
-    def _check_workflow_vals(self, vals):
-        """States, approvals and bill links change through the action methods only (they call
-        _write_workflow), so no write or create over RPC, whatever its context, goes around the
-        approval rules."""
-        fnames = WORKFLOW_FIELDS.intersection(vals)
-        if fnames and not self.env.su and self.env.context.get("crowd_payout_workflow") is not WORKFLOW_SENTINEL:
-            raise AccessError(
-                self.env._(
-                    "Use the payout buttons to change %(fields)s.",
-                    fields=", ".join(sorted(self._fields[f].string for f in fnames)),
-                )
-            )
-
-    def _write_workflow(self, vals):
-        """Write workflow fields; for the action methods, after their own checks. Access rights
-        and record rules still apply (callers sudo() where the system acts)."""
-        return self.with_context(crowd_payout_workflow=WORKFLOW_SENTINEL).write(vals) if self else True
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_billed(self):
@@ -591,170 +552,57 @@ class CrowdPayout(models.Model):
             )
         return payouts.with_env(self.env)
 
-    # ------------------------------------------------------------------ billing
-    def _lock_for_billing(self):
-        """Lock the approved, unbilled payouts of self and return them; rows locked by a
-        concurrent billing run are skipped, and the state is re-checked inside the lock."""
-        if not self:
-            return self
-        self.flush_model(["state", "move_line_id"])
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT id FROM crowd_payout
-                    WHERE id IN %s AND state = 'approved' AND move_line_id IS NULL
-                    ORDER BY id
-                      FOR UPDATE SKIP LOCKED""",
-                tuple(self.ids),
-            )
-        )
-        locked = self.browse([r[0] for r in rows])
-        locked.invalidate_recordset(["state", "move_line_id"])
-        return locked.filtered(lambda p: p.state == "approved" and not p.move_line_id)
+    # ------------------------------------------------------------------ billing (crowd.move.source)
+    def _check_move_rights(self):
+        if not self._is_approver():
+            raise AccessError(self.env._("Only a Payout Approver can bill payouts."))
 
-    def _bill_journal(self, company):
-        journal = company.crowd_payout_journal_id or self.env["account.journal"].search(
-            [*self.env["account.journal"]._check_company_domain(company), ("type", "=", "purchase")], limit=1
-        )
-        if not journal:
-            raise UserError(
-                self.env._("Company %(company)s has no purchase journal for payout bills.", company=company.name)
-            )
-        return journal
+    def _move_journal(self, company):
+        return self._find_journal(company, company.crowd_payout_journal_id, "purchase")
 
-    def _prepare_bill(self, journal=None):
+    def _prepare_move(self, journal):
         """Values of the vendor bill of these payouts (one company, vendor, currency and month),
-        as purchase's _prepare_invoice: fiscal position, payment terms, accounts and taxes are
-        left to account.move and its lines, which compute them from the vendor and the product.
-        ``journal``: the company's payout journal, when the caller already looked it up."""
-        company, partner, currency = self.company_id, self.bill_partner_id, self.currency_id
-        period = self[0].date.strftime("%Y-%m")
+        as purchase's _prepare_invoice."""
+        company, partner = self.company_id, self.bill_partner_id
         partner_bank = partner.commercial_partner_id.bank_ids.filtered_domain(
             ["|", ("company_id", "=", False), ("company_id", "=", company.id)]
         )[:1]
-        return {
-            "move_type": "in_invoice",
-            "company_id": company.id,
-            "journal_id": (journal or self._bill_journal(company)).id,
-            "partner_id": partner.id,
+        return self._prepare_move_common(journal, self.env._("Crowd payouts")) | {
             "partner_bank_id": partner_bank.id,
-            "currency_id": currency.id,
             "invoice_date": min(fields.Date.context_today(self), fields.Date.end_of(self[0].date, "month")),
-            "ref": self.env._("Crowd payouts %(period)s (%(first)s)", period=period, first=self[0].name),
-            "invoice_origin": self.env._("Crowd payouts %(period)s", period=period),
-            "invoice_line_ids": [Command.create(payout._prepare_account_move_line()) for payout in self],
         }
 
     def _prepare_account_move_line(self):
-        """Bill line of this payout, as purchase.order.line's: the product gives the account and,
-        through the bill's fiscal position, the taxes."""
+        """Bill line of this payout, as purchase.order.line's."""
         self.ensure_one()
         job = self.job_id
-        analytic = job.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
-        return {
-            "display_type": "product",
-            "product_id": (
-                self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job")
-            ).id,
-            "name": " – ".join(
+        return self._prepare_move_line_common(
+            self.package_id.product_id or self.env.ref("crowd_service_payout.product_crowd_service_job"),
+            " – ".join(
                 filter(
                     None,
-                    (
-                        job.request_id.name,
-                        job.name,
-                        self.expert_id.name,
-                        fields.Date.to_string(self.date),
-                        self.pay_label,
-                    ),
+                    (job.request_id.name, job.name, self.expert_id.name, fields.Date.to_string(self.date), self.pay_label),
                 )
             ),
-            "quantity": 1.0,
-            "price_unit": self.amount,
-            "crowd_payout_origin_id": self.id,
-        } | ({"analytic_distribution": {str(analytic.id): 100.0}} if analytic else {})
+            self.amount,
+            analytic=job.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id,
+        )
+
+    def _move_log_body(self):
+        return self.env._("Self-billing of %(count)s crowd payouts.", count=len(self))
+
+    def _release_message(self):
+        return self.env._("Released from its vendor bill; approved again.")
 
     def _create_bills(self, post=None):
         """Group the approved payouts of self per company, vendor, currency and month into
-        vendor bills, one line per payout, and mark them billed. Returns the bills.
-
-        Safe against double clicks, retries and concurrent runs: the payouts are locked
-        (SKIP LOCKED) and their state re-checked inside the lock."""
-        if not self.env.su:
-            if not self._is_approver():
-                raise AccessError(self.env._("Only a Payout Approver can bill payouts."))
-            self.check_access("write")
-        # sudo: access was checked above; experts and requests of the payouts may be outside
-        # the approver's record rules, and the bill lines carry the payout link (system field).
-        payouts = self.sudo()._lock_for_billing()
-        if not payouts:
-            return self.env["account.move"]
-        groups = payouts.sorted(lambda p: (p.date, p.id)).grouped(
-            lambda p: (p.company_id, p.bill_partner_id, p.currency_id, p.date.strftime("%Y-%m"))
-        )
-        by_company = defaultdict(list)
-        for key, group in groups.items():
-            by_company[key[0]].append(group)
-        # No field tracking, "created" note or notification while the bills are created (thousands
-        # of lines): one batch create per company, and each bill logs what it bills.
-        Move = payouts.env["account.move"].with_context(
-            default_move_type="in_invoice", tracking_disable=True, mail_create_nolog=True, mail_notrack=True
-        )
-        moves = payouts.env["account.move"]
-        for company, company_groups in by_company.items():
-            journal = payouts._bill_journal(company)
-            company_moves = Move.with_company(company).create(
-                [group._prepare_bill(journal=journal) for group in company_groups]
-            )
-            company_moves._message_log_batch(
-                bodies={
-                    move.id: self.env._("Self-billing of %(count)s crowd payouts.", count=len(group))
-                    for move, group in zip(company_moves, company_groups, strict=True)
-                }
-            )
-            moves |= company_moves
-        # one batched state change; the bill's chatter says which payouts it bills
-        payouts.with_context(tracking_disable=True)._write_workflow({"state": "billed"})
-        for line in moves.invoice_line_ids:
-            line.crowd_payout_origin_id._write_workflow({"move_line_id": line.id})
-        to_post = moves.filtered(lambda m: m.company_id.crowd_payout_auto_post) if post is None else moves
-        if post is not False and to_post:
-            to_post.action_post()
-        return moves.with_env(self.env)
+        vendor bills, one line per payout, and mark them billed (see ``_create_moves``)."""
+        return self._create_moves(post=post)
 
     @api.model
     def _cron_create_bills(self, chunk_size=CRON_CHUNK):
-        """Bill the approved payouts of the months that are over, one transaction per company and
-        per chunk of about ``chunk_size`` payouts (whole vendors: a bill is never split)."""
-        month_start = fields.Date.start_of(fields.Date.context_today(self), "month")
-        domain = [("state", "=", "approved"), ("date", "<", month_start)]
-        # a system job: every company with payouts to bill, whatever the cron user's companies
-        Payout = self.sudo()
-        for (company,) in Payout._read_group(domain, ["company_id"]):
-            payouts = Payout.with_company(company).search(
-                [*domain, ("company_id", "=", company.id)], order="bill_partner_id, id"
-            )
-            for chunk in payouts._split_by_vendor(chunk_size):
-                chunk._create_bills()
-                if not modules.module.current_test:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _split_by_vendor(self, chunk_size):
-        """These payouts in chunks of about ``chunk_size``, cut only between vendors."""
-        chunks, chunk = [], self.browse()
-        for payouts in self.grouped("bill_partner_id").values():
-            if chunk and len(chunk) + len(payouts) > chunk_size:
-                chunks.append(chunk)
-                chunk = self.browse()
-            chunk |= payouts
-        return [*chunks, chunk] if chunk else chunks
-
-    def _release_from_bill(self):
-        """The bill of these payouts was cancelled, reset to draft, deleted or fully reversed:
-        they are approved again, and can be billed again."""
-        payouts = self.filtered(lambda p: p.state in ("billed", "paid"))
-        payouts._write_workflow({"state": "approved", "move_line_id": False})
-        for payout in payouts:
-            payout.message_post(body=self.env._("Released from its vendor bill; approved again."))
-        return payouts
+        """Bill the approved payouts of the months that are over (see ``_cron_create_moves``)."""
+        self._cron_create_moves("_create_bills", chunk_size)
 
     @api.model
     def _demo_finish(self, to_approve_ids, billed_ids, paid_ids):

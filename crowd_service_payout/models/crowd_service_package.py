@@ -28,6 +28,25 @@ class CrowdServicePackage(models.Model):
         help="Product used on the vendor bill lines (expense account, taxes).",
     )
     amount = fields.Monetary(required=True, help="Fixed rate paid per completed job.")
+    # what the customer pays for the visit
+    customer_product_id = fields.Many2one(
+        "product.product",
+        string="Customer Product",
+        check_company=True,
+        domain="[('type', '=', 'service'), ('sale_ok', '=', True)]",
+        help="Product of the customer invoice line of the visit (income account, customer taxes). "
+        "Without it, the visits of this package are not invoiced.",
+    )
+    customer_price_mode = fields.Selection(
+        [("package", "Package price"), ("pricelist", "Customer's pricelist")],
+        string="Customer Price From",
+        default="package",
+        required=True,
+        help="Package price: the customer price below. Customer's pricelist: the price of the customer "
+        "product in the customer's pricelist (its rules for the product, its category or all products), "
+        "in the pricelist's currency; the package price when the customer has no pricelist.",
+    )
+    customer_price = fields.Monetary(string="Customer Price", help="Price of a visit for the customer, before taxes.")
     currency_id = fields.Many2one("res.currency", required=True, default=lambda self: self.env.company.currency_id)
     # match criteria
     crowd_tier = fields.Selection(
@@ -50,6 +69,11 @@ class CrowdServicePackage(models.Model):
     _sql_constraints = [
         ("amount_positive", "CHECK(amount >= 0)", "The rate of a service package cannot be negative."),
         (
+            "customer_price_positive",
+            "CHECK(COALESCE(customer_price, 0) >= 0)",
+            "The customer price of a service package cannot be negative.",
+        ),
+        (
             "travel_positive",
             "CHECK(COALESCE(travel_per_km, 0) >= 0 AND COALESCE(travel_threshold_km, 0) >= 0)",
             "The travel allowance and its free distance cannot be negative.",
@@ -61,12 +85,12 @@ class CrowdServicePackage(models.Model):
         for package in self:
             package.criteria_count = sum(1 for fname in MATCH_CRITERIA if package[fname])
 
-    @api.constrains("product_id")
+    @api.constrains("product_id", "customer_product_id")
     def _check_product_id(self):
         for package in self:
-            if package.product_id.type != "service":
+            if (package.product_id | package.customer_product_id).filtered(lambda p: p.type != "service"):
                 raise ValidationError(
-                    self.env._("The product of package %(package)s must be a service.", package=package.name)
+                    self.env._("The products of package %(package)s must be services.", package=package.name)
                 )
 
     # ------------------------------------------------------------------ matching
@@ -113,3 +137,14 @@ class CrowdServicePackage(models.Model):
         if self.travel_per_km and distance_km and distance_km > self.travel_threshold_km:
             travel = self.currency_id.round((distance_km - self.travel_threshold_km) * self.travel_per_km)
         return {"base_amount": self.amount, "travel_amount": travel, "amount": self.amount + travel}
+
+    def _customer_price(self, customer, date, company):
+        """(price, currency, pricelist) of a visit of this package for ``customer`` on ``date``."""
+        self.ensure_one()
+        pricelist = self.env["product.pricelist"]
+        if self.customer_price_mode == "pricelist":
+            pricelist = customer.with_company(company).property_product_pricelist
+        if not pricelist:
+            return self.customer_price, self.currency_id, pricelist
+        price = pricelist._get_product_price(self.customer_product_id, 1.0, currency=pricelist.currency_id, date=date)
+        return price, pricelist.currency_id, pricelist

@@ -1,6 +1,8 @@
 from odoo import fields, models
 
 PAYOUT_READERS = "crowd_service.group_crowd_user,crowd_service_payout.group_payout_approver"
+# customer charges of visits: dispatchers and billing users
+CHARGE_READERS = "crowd_service.group_crowd_user,account.group_account_invoice"
 
 
 class MaintenanceRequest(models.Model):

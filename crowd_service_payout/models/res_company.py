@@ -29,3 +29,16 @@ class ResCompany(models.Model):
         currency_field="currency_id",
         help="Cost of a job done by an own technician, to compare with crowd payouts.",
     )
+    crowd_internal_hourly_cost = fields.Monetary(
+        string="Internal Hourly Cost",
+        currency_field="currency_id",
+        help="Cost of an hour of an own technician on site, for the margin report (a technician can have their own).",
+    )
+    crowd_invoice_auto_post = fields.Boolean(
+        string="Post Visit Invoices", help="Post the customer invoices made from completed visits."
+    )
+    crowd_invoice_journal_id = fields.Many2one(
+        "account.journal",
+        string="Visit Invoices Journal",
+        domain="[('type', '=', 'sale'), ('company_id', '=', id)]",
+    )

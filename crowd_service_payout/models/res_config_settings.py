@@ -16,3 +16,8 @@ class ResConfigSettings(models.TransientModel):
     crowd_internal_cost_per_job = fields.Monetary(
         related="company_id.crowd_internal_cost_per_job", readonly=False, currency_field="currency_id"
     )
+    crowd_internal_hourly_cost = fields.Monetary(
+        related="company_id.crowd_internal_hourly_cost", readonly=False, currency_field="currency_id"
+    )
+    crowd_invoice_auto_post = fields.Boolean(related="company_id.crowd_invoice_auto_post", readonly=False)
+    crowd_invoice_journal_id = fields.Many2one(related="company_id.crowd_invoice_journal_id", readonly=False)

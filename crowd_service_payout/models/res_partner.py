@@ -51,6 +51,17 @@ class ResPartner(models.Model):
         card["currency"] = self.env.company.currency_id
         return card
 
+    # groups: a cost figure of the crowd's own technicians, set by who manages the experts
+    crowd_hourly_cost = fields.Float(
+        string="Hourly Cost",
+        groups="crowd_service.group_crowd_user",
+        help="Cost of an hour on site of this own technician, for the margin report (default: the company's).",
+    )
+
+    _sql_constraints = [
+        ("crowd_hourly_cost_positive", "CHECK(crowd_hourly_cost >= 0)", "The hourly cost cannot be negative."),
+    ]
+
     def _compute_crowd_payout_count(self):
         counts = dict(self.env["crowd.payout"]._read_group([("expert_id", "in", self.ids)], ["expert_id"], ["__count"]))
         for partner in self:

@@ -2,6 +2,7 @@ from . import (
     test_access,
     test_bills,
     test_concurrency,
+    test_customer_invoices,
     test_package,
     test_pay_rules,
     test_payout_approval,

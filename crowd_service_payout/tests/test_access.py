@@ -70,11 +70,11 @@ class TestPayoutAccess(CrowdPayoutCommon):
         self.assertEqual(request_form.crowd_payout_count, 1)
 
     def test_workflow_fields_only_through_buttons(self):
-        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+        with self.assertRaisesRegex(UserError, "Use the buttons"):
             self.own.with_user(self.approver_manager).write({"state": "approved"})
-        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+        with self.assertRaisesRegex(UserError, "Use the buttons"):
             self.own.with_user(self.approver_1).write({"approver_id": self.approver_1.id})
-        with self.assertRaisesRegex(UserError, "Use the payout buttons"):
+        with self.assertRaisesRegex(UserError, "Use the buttons"):
             self.Payout.with_user(self.approver_1).create(
                 {"job_id": self._make_job(self.expert_partner).id, "state": "approved"}
             )

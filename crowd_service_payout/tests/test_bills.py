@@ -85,7 +85,7 @@ class TestPayoutBills(CrowdPayoutCommon):
             .with_context(active_model="crowd.payout", active_ids=payout.ids)
         ).save()
         self.assertTrue(wizard.post)
-        self.assertEqual(wizard.payout_count, 1)
+        self.assertEqual(wizard.record_count, 1)
         action = wizard.action_create_bills()
         self.assertEqual(action["res_id"], payout.move_id.id)
         self.assertEqual(payout.move_id.state, "posted")
@@ -102,7 +102,7 @@ class TestPayoutBills(CrowdPayoutCommon):
         p1 = self._approved_payout(self.expert_partner, 250.0, date=self.last_month)
         payouts = f1 | f2 | p1
         # a chunk of one payout still takes the vendor's payouts whole
-        chunks = payouts._split_by_vendor(1)
+        chunks = payouts._split_by_partner(1)
         self.assertEqual(sorted(len(chunk) for chunk in chunks), [1, 2])
         self.assertEqual(sorted(chunk.ids for chunk in chunks), sorted([(f1 | f2).ids, p1.ids]))
         self.env["crowd.payout"]._cron_create_bills(chunk_size=1)
@@ -137,7 +137,7 @@ class TestPayoutBills(CrowdPayoutCommon):
         bill = self._bill(payout, post=True)
         bill.button_draft()
         self._bill(payout, post=True)
-        with self.assertRaisesRegex(UserError, "pays payout"):
+        with self.assertRaisesRegex(UserError, "elsewhere"):
             bill.action_post()
 
     def test_deleting_draft_bill_or_line_releases(self):

@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 
 from .common import CrowdPayoutCommon
 
-FORGED = {"crowd_payout_system": True, "crowd_payout_workflow": True, "crowd_payout_auto": True}
+FORGED = {"crowd_payout_system": True, "crowd_payout_workflow": True, "crowd_workflow": True, "crowd_payout_auto": True}
 SNAPSHOT_FIELDS = [
     "state",
     "approver_id",
@@ -162,7 +162,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
         moves_before = self.env["account.move"].search_count([])
         Wizard = self.env["crowd.payout.bill.wizard"].with_user(self.approver_1)
         wizard = Form(Wizard.with_context(active_model="crowd.payout", active_ids=selected.ids)).save()
-        self.assertEqual(wizard.payout_count, 0)
+        self.assertEqual(wizard.record_count, 0)
         with self.assertRaisesRegex(UserError, "None of the selected payouts"):
             wizard.action_create_bills()
         # and with nothing selected at all (the menu): nothing is billed either
@@ -174,7 +174,7 @@ class TestPayoutRegressions(CrowdPayoutCommon):
         # a mixed selection bills the billable part of it, and nothing beyond
         picked = self._approved_payout(self.expert_freelance)
         wizard = Form(Wizard.with_context(active_model="crowd.payout", active_ids=(selected | picked).ids)).save()
-        self.assertEqual(wizard.payout_count, 1)
+        self.assertEqual(wizard.record_count, 1)
         wizard.action_create_bills()
         self.assertEqual(picked.state, "billed")
         self.assertEqual(picked.move_id.crowd_payout_ids, picked)

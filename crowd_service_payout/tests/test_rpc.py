@@ -11,7 +11,7 @@ from .common import CrowdPayoutCommon
 
 _logger = logging.getLogger(__name__)
 
-FORGED = {"crowd_payout_system": True, "crowd_payout_workflow": True, "crowd_payout_auto": True}
+FORGED = {"crowd_payout_system": True, "crowd_payout_workflow": True, "crowd_workflow": True, "crowd_payout_auto": True}
 REFUSALS = ("odoo.exceptions.AccessError", "odoo.exceptions.UserError", "odoo.exceptions.ValidationError")
 WATCHED = [
     "state",
@@ -109,7 +109,7 @@ class TestPayoutRpc(CrowdPayoutCommon, HttpCase):
             ),
             ("private workflow write", payout, "_write_workflow", [[to_approve], {"state": "approved"}], {}),
             ("private billing", payout, "_create_bills", [[spare]], {}),
-            ("private release", payout, "_release_from_bill", [[billed]], {}),
+            ("private release", payout, "_release_from_move", [[billed]], {}),
             ("delete a billed payout", payout, "unlink", [[billed]], {}),
             (
                 "bill unselected payouts",

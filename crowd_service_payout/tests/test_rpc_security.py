@@ -1,5 +1,6 @@
-"""The RPC suite of the payout addon (issue 9): every public method and writable field that this addon
-defines (crowd.payout, packages, the bill and reason wizards, the job cost report, and its hooks on
+"""The RPC suite of the payout addon (issues 9 and 13): every public method and writable field that this
+addon defines (crowd.payout, packages, the bill and reason wizards, the job cost report, the customer
+charges of visits, service contracts, the invoice wizard, the margin report, and its hooks on
 account.move, crowd.job, maintenance.request, res.partner...), called over ``/web/dataset/call_kw`` by
 each role, with and without forged context keys. The probe matrix is crowd_service's (``CrowdRpcCase``):
 a refusal is a clean Odoo error that changes nothing; what a role may do is the allow-list below.
@@ -10,6 +11,8 @@ from odoo.tests import tagged
 
 from odoo.addons.crowd_service.tests.common_rpc import CrowdRpcCase
 
+from ..models.crowd_customer_charge import FROZEN_FIELDS as CHARGE_FROZEN_FIELDS
+from ..models.crowd_customer_charge import WORKFLOW_FIELDS as CHARGE_WORKFLOW_FIELDS
 from ..models.crowd_payout import FROZEN_FIELDS, WORKFLOW_FIELDS
 from .common import CrowdPayoutCommon
 
@@ -18,6 +21,9 @@ APPROVERS = {"approver"}
 PAYOUT_EDITORS = {"approver", "manager"}  # access rights: both may write payouts
 OPEN_PAYOUTS = ("payout_to_approve",)
 LOCKED_PAYOUTS = ("payout_approved", "payout_billed")
+BILLING = {"finance", "approver"}  # account.group_account_invoice: they invoice visits
+OPEN_CHARGES = ("charge_to_invoice",)
+INVOICED_CHARGES = ("charge_invoiced",)
 
 ALLOWED = [
     # navigation: an act_window with a domain, no data and no write (Reject and Cancel open the reason
@@ -25,10 +31,19 @@ ALLOWED = [
     (
         "*",
         "*",
-        ("action_view_*", "action_open_bill", "action_open_bill_wizard", "action_reject", "action_cancel"),
+        (
+            "action_view_*",
+            "action_open_bill",
+            "action_open_bill_wizard",
+            "action_open_invoice",
+            "action_open_invoice_wizard",
+            "action_reject",
+            "action_cancel",
+        ),
         "*",
     ),
     ("*", "crowd.payout.bill.wizard", ("default_get",), "*"),
+    ("*", "crowd.customer.invoice.wizard", ("default_get",), "*"),
     # core rights on the core models this addon extends: accountants duplicate and delete draft bills
     # (their payouts are released), equipment managers copy and delete assets, dispatchers copy
     # requests and experts
@@ -52,6 +67,15 @@ ALLOWED = [
     # accountants reset or cancel bills (the payouts follow their bill)
     ({"finance", "approver"}, "account.move", ("button_draft", "button_cancel", "write:*"), "*"),
     ({"finance", "approver"}, "account.move.line", ("write:*",), "*"),
+    # customer invoicing of visits: billing users price again and correct the visits still to invoice; once
+    # invoiced only what does not fix the charge (CHARGE_FROZEN_FIELDS) may change
+    (BILLING, "crowd.customer.charge", ("action_recompute_price", "write:*", "create", "copy", "unlink"), OPEN_CHARGES),
+    (BILLING, "crowd.customer.charge", ("write:*",), INVOICED_CHARGES),
+    (BILLING, "crowd.customer.invoice.wizard", ("*",), "*"),
+    # service contracts: billing users and crowd managers
+    (BILLING | {"manager"}, "crowd.service.contract", ("*",), "*"),
+    # the hourly cost of own technicians: who edits the experts (crowd_service's dispatchers)
+    ({"dispatcher", "manager"}, "res.partner", ("write:crowd_hourly_cost",), "*"),
     # assets: the dispatchers (equipment managers) set the analytic account of their costs
     ({"dispatcher", "manager"}, "maintenance.equipment", ("write:*",), "*"),
 ]
@@ -59,7 +83,10 @@ SYSTEM_ONLY = [
     ("*", "crowd.payout", tuple(f"write:{fname}" for fname in WORKFLOW_FIELDS), "*"),
     ("*", "crowd.payout", tuple(f"write:{fname}" for fname in FROZEN_FIELDS), LOCKED_PAYOUTS),
     ("*", "crowd.payout", ("unlink",), LOCKED_PAYOUTS),
-    ("*", "account.move.line", ("write:crowd_payout_*",), "*"),
+    ("*", "account.move.line", ("write:crowd_payout_*", "write:crowd_charge_*"), "*"),
+    ("*", "crowd.customer.charge", tuple(f"write:{fname}" for fname in CHARGE_WORKFLOW_FIELDS), "*"),
+    ("*", "crowd.customer.charge", tuple(f"write:{fname}" for fname in CHARGE_FROZEN_FIELDS), INVOICED_CHARGES),
+    ("*", "crowd.customer.charge", ("unlink", "action_recompute_price"), INVOICED_CHARGES),
 ]
 
 
@@ -102,6 +129,33 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
             .create({"payout_ids": [Command.set(cls.to_approve.ids)], "mode": "reject", "reason": "RPC"})
         )
         cls.cost_line = cls.env["crowd.job.cost.report"].search([], limit=1)
+        # customer charges: one still to invoice, one invoiced (posted); a contract, the invoice wizard
+        customer = cls.env["res.partner"].create({"name": "RPC Customer", "is_company": True})
+        cls.equipment_router.crowd_customer_id = customer
+        product = cls.env["product.product"].create({"name": "RPC visit", "type": "service", "sale_ok": True})
+        cls.Package.search([]).write({"customer_product_id": product.id, "customer_price": 150.0})
+        cls.charge_open = cls.to_approve.job_id.sudo().charge_ids.with_env(cls.env)
+        cls.charge_invoiced = cls.approved.job_id.sudo().charge_ids.with_env(cls.env)
+        if not cls.charge_open:  # jobs completed before the packages had a customer price
+            cls.charge_open = cls.env["crowd.customer.charge"]._create_for_jobs(cls.to_approve.job_id)
+            cls.charge_invoiced = cls.env["crowd.customer.charge"]._create_for_jobs(cls.approved.job_id)
+        cls.charge_invoiced.sudo()._create_invoices(post=True)
+        assert (cls.charge_open.state, cls.charge_invoiced.state) == ("to_invoice", "invoiced")
+        cls.contract = cls.env["crowd.service.contract"].create(
+            {
+                "name": "RPC contract",
+                "partner_id": customer.id,
+                "equipment_id": cls.equipment_router.id,
+                "date_start": "2020-01-01",
+                "date_end": "2020-12-31",
+            }
+        )
+        cls.invoice_wizard = (
+            cls.env["crowd.customer.invoice.wizard"]
+            .with_user(cls.approver_1)
+            .create({"charge_ids": [Command.set(cls.charge_open.ids)]})
+        )
+        cls.margin_line = cls.env["crowd.margin.report"].search([], limit=1)
         cls.settings = cls.env["res.config.settings"].create({})
         cls.job_pay_approval = cls._make_job(cls.expert_freelance, state="dispatching", expert_id=False)
         cls.job_pay_approval.sudo().write({"pay_approval_state": "needed", "pay_approval_amount": 150.0})
@@ -120,6 +174,13 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
             "crowd.payout.bill.wizard": [("bill_wizard", self.bill_wizard)],
             "crowd.payout.reason.wizard": [("reason_wizard", self.reason_wizard)],
             "crowd.job.cost.report": [("cost_line", self.cost_line)],
+            "crowd.customer.charge": [
+                ("charge_to_invoice", self.charge_open),
+                ("charge_invoiced", self.charge_invoiced),
+            ],
+            "crowd.service.contract": [("contract", self.contract)],
+            "crowd.customer.invoice.wizard": [("invoice_wizard", self.invoice_wizard)],
+            "crowd.margin.report": [("margin_line", self.margin_line)],
             "account.move": [("bill", bill)],
             "account.move.line": [("bill_line", self.billed.move_line_id)],
             "crowd.job": [("job", self.to_approve.job_id), ("job_pay_approval", self.job_pay_approval)],
@@ -132,8 +193,8 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
         }
 
     def field_targets(self, model, targets):
-        if model == "crowd.payout":
-            return targets[:2]  # an open payout and an approved one
+        if model in ("crowd.payout", "crowd.customer.charge"):
+            return targets[:2]  # an open payout (visit to invoice) and an approved (invoiced) one
         return targets[:1]
 
     def param_values(self, model, record):
@@ -143,6 +204,7 @@ class TestPayoutRpcSecurity(CrowdPayoutCommon, CrowdRpcCase):
         return {
             "crowd_payout_system": True,
             "crowd_payout_workflow": True,
+            "crowd_workflow": True,
             "crowd_payout_auto": True,
             "crowd_payout_no_commit": True,
             "active_test": False,

@@ -1,1 +1,1 @@
-from . import crowd_payout_bill_wizard, crowd_payout_reason_wizard
+from . import crowd_move_wizard, crowd_customer_invoice_wizard, crowd_payout_bill_wizard, crowd_payout_reason_wizard
