@@ -20,3 +20,5 @@ from . import engine_adapter
 from . import crowd_webhook_delivery
 from . import res_company_webhook
 from . import res_config_settings_webhook
+from . import crowd_map
+from . import res_config_settings_map

@@ -11,3 +11,6 @@ from . import test_job_rules
 from . import test_dispatch_policy
 from . import test_rpc_security
 from . import test_translations
+from . import test_map
+from . import test_coverage
+from . import test_map_tour
