@@ -60,6 +60,15 @@ export class DispatchMap extends Component {
         });
     }
 
+    get truncatedText() {
+        return _t("Only the first %(limit)s of each kind are shown", { limit: this.state.data.limit });
+    }
+
+    get cellsNote() {
+        const { days, cell_km } = this.state.data.cells;
+        return _t("Last %(days)s days, cells of %(km)s km", { days, km: cell_km });
+    }
+
     async load() {
         const data = await this.orm.call("crowd.job", "crowd_map_data", [], { date: this.state.date });
         this.state.data = data;
