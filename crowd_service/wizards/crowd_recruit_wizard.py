@@ -19,6 +19,8 @@ from ..models.crowd_map import map_settings
 _logger = logging.getLogger(__name__)
 
 MAX_REPLAY_JOBS = 300  # jobs replayed at most (the busiest days first)
+MAX_AREAS = 3  # the areas with the most urgent jobs missing 60 minutes
+MAX_SKILLS_PER_AREA = 2  # in each, the skills those jobs needed most: at most 6 cases, plus the baseline
 DEFAULT_RECRUIT_RADIUS_KM = 30.0
 SIM_SPEED_KMH = 40.0
 BOUNDS = {
@@ -39,7 +41,7 @@ class CrowdRecruitWizard(models.TransientModel):
     )
     busiest_days = fields.Integer(
         "Days Replayed",
-        default=2,
+        default=1,
         required=True,
         help="The simulator replays the busiest days of the history (most urgent jobs first), one by one.",
     )
@@ -84,8 +86,8 @@ class CrowdRecruitWizard(models.TransientModel):
                 cell_km=cell_km,
                 add=self.add_experts,
                 seeds=tuple(range(1, self.seeds + 1)),
-                max_cells=3,
-                max_skills=3,
+                max_cells=MAX_AREAS,
+                max_skills=MAX_SKILLS_PER_AREA,
                 speed_kmh=SIM_SPEED_KMH,
                 recruit_radius_km=radius,
             )
