@@ -299,7 +299,9 @@ def answer(seed, job_id, expert_id, probability, delay_range, attempt=0):
 
 
 class Simulation:
-    def __init__(self, scenario, policy, top_n=OURS_TOP_N, settings=None, staged_pools=False):
+    def __init__(self, scenario, policy, top_n=OURS_TOP_N, settings=None, staged_pools=False, world=None):
+        """``world`` = (SimExperts, SimJobs) replaces the scenario's drawn world (a company's own demand and
+        supply, see :mod:`crowd_dispatch.coverage`); job ids must be their index in the list."""
         if not isinstance(top_n, int) or top_n < 1:
             raise InvalidInput("top_n", f"must be an integer >= 1, got {top_n!r}")
         if policy not in ("ours", "nearest"):
@@ -310,7 +312,7 @@ class Simulation:
         self.scenario, self.policy, self.top_n = scenario, policy, top_n
         self.mech = scenario["mechanics"]
         self.seed = scenario["seed"]
-        self.experts, self.jobs = build_world(scenario)
+        self.experts, self.jobs = build_world(scenario) if world is None else world
         self.original_jobs = len(self.jobs)
         self.online = [e for e in self.experts if e.online]
         self.by_id = {e.expert.id: e for e in self.experts}

@@ -31,6 +31,10 @@
         "views/crowd_job_views.xml",
         "views/res_partner_kpi_views.xml",
         "views/crowd_dispatch_report_views.xml",
+        "views/crowd_coverage_report_views.xml",
+        "views/crowd_map_views.xml",
+        "wizards/crowd_recruit_wizard_views.xml",
+        "views/res_config_settings_map_views.xml",
         "views/res_config_settings_dispatch_views.xml",
         "wizards/crowd_assign_wizard_views.xml",
         "wizards/crowd_batch_assign_wizard_views.xml",
@@ -49,9 +53,16 @@
         "demo/crowd_expert_demo.xml",
         "demo/maintenance_request_demo.xml",
         "demo/dispatch_demo.xml",
+        "demo/crowd_coverage_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": ["crowd_service/static/src/scss/crowd_portal_common.scss"],
+        "web.assets_backend": [
+            "crowd_service/static/src/map/**/*",
+        ],
+        "web.assets_tests": [
+            "crowd_service/static/tests/tours/**/*",
+        ],
     },
     "application": True,
 }

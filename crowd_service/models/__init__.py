@@ -23,3 +23,5 @@ from . import res_config_settings_webhook
 from . import crowd_job_replay
 from . import crowd_job_tracking
 from . import ir_websocket
+from . import crowd_map
+from . import res_config_settings_map

@@ -13,3 +13,6 @@ from . import test_rpc_security
 from . import test_batch_assign
 from . import test_batch_assign_concurrency
 from . import test_translations
+from . import test_map
+from . import test_coverage
+from . import test_map_tour

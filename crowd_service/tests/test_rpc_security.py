@@ -94,6 +94,10 @@ ALLOWED = [
     # dispatchers retry and cancel webhook deliveries; the manager deletes those not queued
     (DISPATCHERS, "crowd.webhook.delivery", ("action_retry", "action_cancel"), "*"),
     ({"manager"}, "crowd.webhook.delivery", ("unlink",), "*"),
+    # the dispatch map reads with the caller's rights (a foreign dispatcher gets their own company's map);
+    # recruiting suggestions are a dispatcher's wizard in their own company
+    (DISPATCHERS | {"foreign_dispatcher"}, "crowd.job", ("crowd_map_data",), "*"),
+    (DISPATCHERS, "crowd.recruit.wizard*", ("*",), "*"),
     # configuration is the crowd manager's
     ({"manager"}, "crowd.dispatch.rule", ("*",), "*"),
     ({"manager"}, "crowd.skill*", ("*",), "*"),
@@ -315,6 +319,13 @@ class TestRpcSecurity(CrowdRpcCase):
             {"line_ids": [Command.create({"job_id": new_job.id, "expert_id": cls.other_expert.id, "sequence": 1})]}
         )
         cls.report_line = env["crowd.dispatch.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
+        cls.coverage_line = env["crowd.coverage.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
+        cls.recruit_wizard = env["crowd.recruit.wizard"].with_user(cls.users["dispatcher"]).create({"days": 7})
+        cls.recruit_line = (
+            env["crowd.recruit.wizard.line"]
+            .with_user(cls.users["dispatcher"])
+            .create({"wizard_id": cls.recruit_wizard.id, "skill_id": cls.skill.id, "gain_points": 5.0})
+        )
         cls.settings = env["res.config.settings"].create({})
         # live tracking and the offline replay: the expert shares their position on the way, and an action made
         # offline on a job that changed meanwhile was refused
@@ -375,6 +386,9 @@ class TestRpcSecurity(CrowdRpcCase):
             "crowd.batch.assign.wizard": [("batch_wizard", self.batch_wizard)],
             "crowd.batch.assign.line": [("batch_line", self.batch_wizard.line_ids)],
             "crowd.dispatch.report": [("report_line", self.report_line)],
+            "crowd.coverage.report": [("coverage_line", self.coverage_line)],
+            "crowd.recruit.wizard": [("recruit_wizard", self.recruit_wizard)],
+            "crowd.recruit.wizard.line": [("recruit_wizard_line", self.recruit_line)],
             "maintenance.request": [("request_assigned", self.jobs["assigned"].request_id)],
             "maintenance.equipment": [("equipment", self.equipment)],
             "maintenance.equipment.category": [("category", self.category)],
