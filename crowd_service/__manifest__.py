@@ -7,7 +7,7 @@
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
     "depends": ["maintenance", "mail", "resource", "bus", "portal", "rating"],
-    "external_dependencies": {"python": ["crowd-dispatch", "ortools", "geopy", "numpy"]},
+    "external_dependencies": {"python": ["crowd-dispatch", "ortools", "geopy", "numpy", "pyvrp"]},
     "data": [
         "security/crowd_security.xml",
         "security/ir.model.access.csv",
@@ -37,6 +37,9 @@
         "security/crowd_webhook_security.xml",
         "data/crowd_webhook_cron.xml",
         "views/crowd_webhook_delivery_views.xml",
+        "security/crowd_route_security.xml",
+        "data/crowd_route_cron.xml",
+        "views/crowd_route_views.xml",
     ],
     "demo": [
         "demo/crowd_skill_demo.xml",
@@ -44,6 +47,7 @@
         "demo/crowd_expert_demo.xml",
         "demo/maintenance_request_demo.xml",
         "demo/dispatch_demo.xml",
+        "demo/crowd_route_demo.xml",
     ],
     "application": True,
 }

@@ -11,3 +11,4 @@ from . import test_job_rules
 from . import test_dispatch_policy
 from . import test_rpc_security
 from . import test_translations
+from . import test_route_plan

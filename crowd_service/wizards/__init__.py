@@ -1,2 +1,3 @@
 from . import crowd_expert_state_wizard
 from . import crowd_assign_wizard
+from . import crowd_plan_wizard

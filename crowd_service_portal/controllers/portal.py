@@ -12,6 +12,7 @@ from odoo import http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools.mimetypes import guess_mimetype
+from odoo.tools.misc import format_datetime
 
 from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES
 from odoo.addons.crowd_service.models.crowd_vocabulary import priority_selection
@@ -89,6 +90,9 @@ class CrowdServicePortal(CustomerPortal):
             )
         if "crowd_job_count" in counters:
             values["crowd_job_count"] = Job.search_count(self._job_domain(active=True)) if Job.has_access("read") else 0
+        if "crowd_day_count" in counters:
+            Stop = env["crowd.route.stop"]
+            values["crowd_day_count"] = Stop.search_count(self._day_stop_domain()) if Stop.has_access("read") else 0
         if "crowd_service_count" in counters:
             values["crowd_service_count"] = (
                 Request.search_count(self._service_domain()) if Request.has_access("read") else 0
@@ -106,6 +110,11 @@ class CrowdServicePortal(CustomerPortal):
         if active:
             domain += [("state", "in", ACTIVE_VISIT_STATES)]
         return domain
+
+    def _day_stop_domain(self):
+        """The user's own stops today (their routes of today, in the planning time zone)."""
+        today = request.env["crowd.route"]._crowd_today(request.env.company)
+        return [("technician_id", "=", request.env.user.partner_id.id), ("date", "=", today)]
 
     def _service_domain(self):
         return [("equipment_id.crowd_customer_id", "=", request.env.user.commercial_partner_id.id)]
@@ -171,6 +180,42 @@ class CrowdServicePortal(CustomerPortal):
         if error:
             return self._crowd_offer_page(offer_id, error=error)
         return request.redirect("/my/offers")
+
+    # ------------------------------------------------------------------ my day
+    @http.route(["/my/day"], type="http", auth="user", website=True)
+    def portal_my_crowd_day(self, **kw):
+        """Today's route of the technician: stops in order, times in their time zone, a navigation link each."""
+        Route = request.env["crowd.route"]
+        route = Route
+        if Route.has_access("read"):
+            today = Route._crowd_today(request.env.company)
+            route = Route.search(
+                [("technician_id", "=", request.env.user.partner_id.id), ("date", "=", today)], limit=1
+            )
+        return self._crowd_day_page(route.sudo())
+
+    @http.route(["/my/day/<int:route_id>"], type="http", auth="user", website=True)
+    def portal_my_crowd_route(self, route_id, **kw):
+        """One route of the technician's (another technician's route, or an unknown id: 404)."""
+        route_sudo = self._crowd_check("crowd.route", route_id)
+        if route_sudo.technician_id != request.env.user.partner_id:
+            raise NotFound()
+        return self._crowd_day_page(route_sudo)
+
+    def _crowd_day_page(self, route_sudo):
+        tz = request.env.user.tz or route_sudo.company_id.resource_calendar_id.tz or "UTC"
+
+        def clock(moment):
+            return format_datetime(request.env, moment, tz=tz, dt_format="HH:mm") if moment else ""
+
+        values = {
+            "route": route_sudo,
+            "stops": route_sudo.stop_ids.sorted("sequence"),
+            "clock": clock,
+            "tz": tz,
+            "page_name": "crowd_day",
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_day", values)
 
     # ------------------------------------------------------------------ jobs
     @http.route(["/my/jobs", "/my/jobs/page/<int:page>"], type="http", auth="user", website=True)
