@@ -162,7 +162,8 @@ class CrowdRoute(models.Model):
 
     @api.model
     def _crowd_plan_tz(self, company):
-        return pytz.timezone(company.resource_calendar_id.tz or self.env.user.tz or "UTC")
+        # sudo: the time zone of the company's working hours (portal users read no calendar)
+        return pytz.timezone(company.sudo().resource_calendar_id.tz or self.env.user.tz or "UTC")
 
     @api.model
     def _crowd_today(self, company):
