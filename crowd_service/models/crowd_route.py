@@ -150,7 +150,7 @@ class CrowdRoute(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.su and vals.keys() - {"note", "message_main_attachment_id"}:
+        if not self.env.su and vals.keys() - {"note"}:
             raise AccessError(self.env._("Routes are written by Plan day; a dispatcher locks stops or adds a note."))
         if not self.env.su:
             self._crowd_check_dispatcher()

@@ -14,6 +14,7 @@ The counts are logged at the end ("RPC suite TestRpcSecurity: N calls tried, ...
 """
 
 import math
+from datetime import timedelta
 
 from odoo import Command
 from odoo.tests import tagged
@@ -57,6 +58,8 @@ ALLOWED = [
             "copy",
             "write:cost_ceiling",
             "write:planned_duration_min",
+            "write:visit_window_start",
+            "write:visit_window_end",
             "write:activity_ids",
             "write:message_follower_ids",
         ),
@@ -88,6 +91,14 @@ ALLOWED = [
     # dispatchers retry and cancel webhook deliveries; the manager deletes those not queued
     (DISPATCHERS, "crowd.webhook.delivery", ("action_retry", "action_cancel"), "*"),
     ({"manager"}, "crowd.webhook.delivery", ("unlink",), "*"),
+    # Plan day (issue 11): dispatchers plan a day of their company (the model method, or its wizard), lock
+    # stops and write a note on a route; the planner writes everything else
+    (DISPATCHERS, "crowd.route", ("action_plan_day", "write:note"), "*"),
+    # a dispatcher of another company plans that company's day (nothing of ours is read or written)
+    ({"foreign_dispatcher"}, "crowd.route", ("action_plan_day",), "*"),
+    (DISPATCHERS, "crowd.route.stop", ("write:locked",), "*"),
+    (DISPATCHERS, "crowd.plan.wizard", ("*",), "*"),
+    ({"foreign_dispatcher"}, "crowd.plan.wizard", ("create", "copy", "unlink", "write:*"), "*"),
     # configuration is the crowd manager's
     ({"manager"}, "crowd.dispatch.rule", ("*",), "*"),
     ({"manager"}, "crowd.skill*", ("*",), "*"),
@@ -292,6 +303,28 @@ class TestRpcSecurity(CrowdRpcCase):
         )
         cls.report_line = env["crowd.dispatch.report"].search([("job_id", "=", cls.jobs["done"].id)], limit=1)
         cls.settings = env["res.config.settings"].create({})
+        # a day route of the expert's (written by the planner) with the assigned job as its stop
+        Route = env["crowd.route"]
+        today = Route._crowd_today(cls.company)
+        cls.route = Route.sudo().create(
+            {"technician_id": cls.expert.id, "date": today, "company_id": cls.company.id,
+             "home_latitude": NEAR[0], "home_longitude": NEAR[1]}
+        )  # fmt: skip
+        start = cls.jobs["assigned"]._crowd_now()
+        cls.route_stop = (
+            env["crowd.route.stop"]
+            .sudo()
+            .create(
+                {"route_id": cls.route.id, "job_id": cls.jobs["assigned"].id, "sequence": 1, "arrival_at": start,
+                 "planned_start": start, "planned_end": start, "travel_min": 3, "travel_km": 1}
+            )
+        )  # fmt: skip
+        cls.unplanned = (
+            env["crowd.route.unplanned"]
+            .sudo()
+            .create({"date": today, "company_id": cls.company.id, "job_id": cls.jobs["new"].id, "reason": "no_room"})
+        )
+        cls.plan_wizard = env["crowd.plan.wizard"].with_user(cls.users["dispatcher"]).create({})
         cls.delivery = env["crowd.webhook.delivery"].create(
             {
                 "company_id": cls.company.id,
@@ -346,6 +379,10 @@ class TestRpcSecurity(CrowdRpcCase):
             "res.company": [("company", self.company)],
             "res.config.settings": [("settings", self.settings)],
             "crowd.webhook.delivery": [("webhook_delivery", self.delivery)],
+            "crowd.route": [("route", self.route)],
+            "crowd.route.stop": [("route_stop", self.route_stop)],
+            "crowd.route.unplanned": [("unplanned", self.unplanned)],
+            "crowd.plan.wizard": [("plan_wizard", self.plan_wizard)],
         }
 
     def param_values(self, model, record):
@@ -364,6 +401,7 @@ class TestRpcSecurity(CrowdRpcCase):
             "token": self.rating.sudo().access_token,
             "online": True,
             "fields_list": list(self.env[model]._fields),
+            "day": str(self.env["crowd.route"]._crowd_today(self.company) + timedelta(days=1)),
         }
 
     def forged_context(self, role):
