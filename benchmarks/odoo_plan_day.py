@@ -74,7 +74,7 @@ def make_company(env, hours=(8, 17)):
     team = env["maintenance.team"].create({"name": f"{BENCH} team", "company_id": company.id})
     env["crowd.dispatch.rule"].create(
         {"name": BENCH, "sequence": -1000, "company_id": company.id, "auto_dispatch": False,
-         "max_radius_km": 300, "tier_policy": "any", "certificate_policy": "ignored"}
+         "max_radius_km": 300, "tier_policy": "any", "certificate_policy": "ignore"}
     )  # fmt: skip
     return company, team
 

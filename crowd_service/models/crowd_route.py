@@ -477,26 +477,34 @@ class CrowdRoute(models.Model):
         previous_expert = {s.job_id.id: s.route_id.technician_id.id for s in replanned}
         replanned.unlink()
         by_tech = {route.technician_id.id: route for route in routes}
-        touched = Route
-        stop_vals, job_updates = [], {}
-        for partner, (shift_from, shift_to) in technicians.items():
-            stops = orders.get(partner.id, [])
-            kept = started.filtered(lambda s, p=partner: s.route_id.technician_id == p).sorted("sequence")
-            if not stops and not kept:
-                continue
-            route = by_tech.get(partner.id)
-            vals = {
+        kept_by_tech = {}
+        for stop in started.sorted("sequence"):
+            kept_by_tech.setdefault(stop.route_id.technician_id.id, []).append(stop)
+        busy = [p for p in technicians if orders.get(p.id) or kept_by_tech.get(p.id)]
+
+        def route_vals(partner):
+            shift_from, shift_to = technicians[partner]
+            return {
                 "shift_start": shift_from,
                 "shift_end": shift_to,
                 "home_latitude": partner.partner_latitude,
                 "home_longitude": partner.partner_longitude,
             }
-            if route:
-                route.write(vals)
-            else:
-                route = Route.create(dict(vals, technician_id=partner.id, date=day, company_id=company.id))
-                by_tech[partner.id] = route
-            touched |= route
+
+        for partner in busy:
+            if partner.id in by_tech:
+                by_tech[partner.id].write(route_vals(partner))
+        missing = [p for p in busy if p.id not in by_tech]
+        created = Route.with_context(mail_create_nolog=True).create(
+            [dict(route_vals(p), technician_id=p.id, date=day, company_id=company.id) for p in missing]
+        )
+        by_tech.update(zip([p.id for p in missing], created, strict=True))
+        touched = Route.browse([by_tech[p.id].id for p in busy])
+        stop_vals, job_updates = [], {}
+        for partner in busy:
+            stops = orders.get(partner.id, [])
+            kept = kept_by_tech.get(partner.id, [])
+            route = by_tech[partner.id]
             sequence = len(kept)
             if kept:
                 last = kept[-1].job_id
@@ -543,7 +551,8 @@ class CrowdRoute(models.Model):
             lambda j: j.state == "assigned"
         )
         released.write({"state": "new", "expert_id": False, "assigned_at": False, "eta_at": False})
-        (to_assign | released).request_id._crowd_sync_stage()
+        # the requests keep their stage: a planned visit is not under way yet (it is when the technician
+        # goes en route, through the job's own action)
         for route in touched:
             route._crowd_recompute()
         # routes left empty (their visits moved elsewhere) are removed
@@ -564,15 +573,17 @@ class CrowdRoute(models.Model):
                 if jid in jobs.ids
             ]
         )
-        for route in touched:
-            route.message_post(
-                body=self.env._(
+        # one note per route, in one batch (no notification: the dispatcher sees the result in the wizard)
+        touched._message_log_batch(
+            bodies={
+                route.id: self.env._(
                     "Day planned: %(count)s stop(s), %(km)s km of travel.",
                     count=route.stop_count,
                     km=round(route.distance_km, 1),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
+                )
+                for route in touched
+            }
+        )
         return {"routes": touched.ids, "planned": len(job_updates), "unplanned": unplanned.ids}
 
     def _crowd_recompute(self):
