@@ -759,8 +759,14 @@ class CrowdRoute(models.Model):
             ),
             subtype_xmlid="mail.mt_note",
         )
+        # the customers are told right after this commits (a cron triggered now): the route is rewritten at once
         for stop in moved:
-            stop._crowd_notify_moved(old[stop.job_id.id])
+            if not stop.moved_from:
+                stop.write({"moved_from": old[stop.job_id.id]})
+        if moved:
+            cron = self.env.ref("crowd_service.ir_cron_crowd_notify_moved", raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
         return new_stop
 
     # ------------------------------------------------------------------ the dispatcher's map
@@ -852,6 +858,10 @@ class CrowdRouteStop(models.Model):
         help="A locked stop keeps its technician and its planned start when the day is planned again."
     )
     urgent = fields.Boolean("Urgent Insertion", readonly=True)
+    moved_from = fields.Datetime(
+        "Moved From", readonly=True, copy=False, index="btree_not_null",
+        help="Planned start before an urgent visit moved this one; the customer is told, then it is cleared.",
+    )  # fmt: skip
 
     _sql_constraints = [("job_unique", "UNIQUE(job_id)", "A visit is on one route only.")]
 
@@ -869,6 +879,25 @@ class CrowdRouteStop(models.Model):
             if any(stop.job_state in STARTED_STATES for stop in self):
                 raise UserError(self.env._("A visit under way or done stays where it is anyway."))
         return super().write(vals)
+
+    @api.model
+    def _cron_notify_moved(self, limit=200):
+        """Tell the customers whose visit moved (queued by the urgent insertion). Each stop is row-locked with
+        SKIP LOCKED, so two workers never tell a customer twice."""
+        self.flush_model(["moved_from"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crowd_route_stop WHERE moved_from IS NOT NULL ORDER BY id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED",
+                limit,
+            )
+        )
+        stops = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        for stop in stops:
+            stop._crowd_notify_moved(stop.moved_from)
+        stops.write({"moved_from": False})
+        self.env["ir.cron"]._notify_progress(done=len(stops), remaining=int(len(stops) >= limit))
+        return len(stops)
 
     def _crowd_notify_moved(self, old_start):
         """Tell the customer of this visit that it moved (their language and time zone)."""

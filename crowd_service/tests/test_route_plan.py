@@ -285,6 +285,9 @@ class TestRoutePlan(TransactionCase):
         self.assertTrue(moved, "the later visits start later")
         for s in later:
             self.assertEqual(s.job_id.eta_at, s.planned_start)
+        self.assertTrue(all(moved.mapped("moved_from")), "queued for the customer")
+        self.env["crowd.route.stop"]._cron_notify_moved()
+        self.assertFalse(any(moved.mapped("moved_from")), "told once")
         notices = self.env["mail.message"].search(
             [("model", "=", "crowd.job"), ("res_id", "in", moved.job_id.ids), ("partner_ids", "in", self.customer.ids)]
         )
