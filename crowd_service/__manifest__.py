@@ -7,7 +7,7 @@
     "website": "https://github.com/crowd-service/crowd-service",
     "license": "LGPL-3",
     "depends": ["maintenance", "mail", "resource", "bus", "portal", "rating"],
-    "external_dependencies": {"python": ["crowd-dispatch", "ortools", "geopy", "numpy"]},
+    "external_dependencies": {"python": ["crowd-dispatch", "ortools", "geopy", "numpy", "pyvrp"]},
     "data": [
         "security/crowd_security.xml",
         "security/ir.model.access.csv",
@@ -46,6 +46,9 @@
         "views/crowd_webhook_delivery_views.xml",
         "security/crowd_live_security.xml",
         "views/crowd_live_views.xml",
+        "security/crowd_route_security.xml",
+        "data/crowd_route_cron.xml",
+        "views/crowd_route_views.xml",
     ],
     "demo": [
         "demo/crowd_skill_demo.xml",
@@ -54,6 +57,7 @@
         "demo/maintenance_request_demo.xml",
         "demo/dispatch_demo.xml",
         "demo/crowd_coverage_demo.xml",
+        "demo/crowd_route_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": ["crowd_service/static/src/scss/crowd_portal_common.scss"],

@@ -17,6 +17,7 @@ from . import crowd_dispatch_rule
 from . import crowd_dispatch_offer
 from . import res_partner_kpi
 from . import engine_adapter
+from . import crowd_route
 from . import crowd_webhook_delivery
 from . import res_company_webhook
 from . import res_config_settings_webhook

@@ -104,6 +104,18 @@ class CrowdJob(models.Model):
     company_id = fields.Many2one(related="request_id.company_id", store=True, index=True, precompute=True)
     equipment_id = fields.Many2one(related="request_id.equipment_id", store=True, string="Equipment")
     priority = fields.Selection(related="request_id.priority", store=True, string="Priority")
+    maintenance_type = fields.Selection(related="request_id.maintenance_type", store=True, string="Maintenance Type")
+    # planned work: when the customer's site is open for the visit (Plan day's time window)
+    visit_window_start = fields.Datetime(
+        "Site Open From",
+        tracking=True,
+        help="Planned work: the visit may start from this moment (the customer's site availability). Plan day "
+        "plans the visit on this day; without it, on the request's scheduled day.",
+    )
+    visit_window_end = fields.Datetime(
+        "Site Open Until", tracking=True, help="Planned work: the visit must start by this moment."
+    )
+    route_stop_ids = fields.One2many("crowd.route.stop", "job_id", string="Route Stop", readonly=True)
     kind = fields.Selection(
         [("first", "First Visit"), ("specialist", "Specialist Follow-up")],
         default="first",
@@ -222,6 +234,11 @@ class CrowdJob(models.Model):
 
     _sql_constraints = [
         ("cost_ceiling_positive", "CHECK(cost_ceiling >= 0)", "The cost ceiling cannot be negative."),
+        (
+            "visit_window_order",
+            "CHECK(visit_window_end IS NULL OR visit_window_start IS NULL OR visit_window_end >= visit_window_start)",
+            "The site's availability must end after it starts.",
+        ),
         (
             "planned_duration_range",
             f"CHECK(planned_duration_min >= 0 AND planned_duration_min <= {MAX_PLANNED_DURATION_MIN})",
@@ -367,6 +384,8 @@ class CrowdJob(models.Model):
         return {
             "cost_ceiling",
             "planned_duration_min",
+            "visit_window_start",
+            "visit_window_end",
             "message_main_attachment_id",
             "activity_ids",
             "message_follower_ids",
@@ -488,6 +507,8 @@ class CrowdJob(models.Model):
                 job.sudo().message_subscribe(partner_ids=expert.ids)
             # the expert's offers for other jobs are withdrawn and those jobs decided again (dispatch policy)
             job._crowd_after_accept(expert, now)
+            # an urgent visit joins the technician's planned day, if they have one today
+            self.env["crowd.route"]._crowd_insert_urgent(job)
         return True
 
     def _crowd_escalate(self, reason, now=None):

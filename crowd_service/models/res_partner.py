@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .crowd_vocabulary import CROWD_KINDS, CROWD_TIERS
 
+MAX_SHIFT_GAP = timedelta(hours=2)  # a break shorter than this (lunch) does not split a planned day
 CROWD_STATES = [
     ("candidate", "Candidate"),
     ("onboarding", "Onboarding"),
@@ -47,6 +48,11 @@ class ResPartner(models.Model):
     crowd_last_seen = fields.Datetime(string="Last Seen", copy=False, readonly=True)
     crowd_calendar_id = fields.Many2one(
         "resource.calendar", string="Working Hours", help="Empty: available at any time."
+    )
+    crowd_planned_work = fields.Boolean(
+        string="Accepts Planned Work",
+        help="A freelancer who accepts planned work gets day routes from Plan day when on shift. Own and "
+        "partner technicians always do.",
     )
     crowd_blackout_ids = fields.One2many(
         "crowd.expert.blackout", "partner_id", string="Unavailabilities", groups="crowd_service.group_crowd_user"
@@ -292,3 +298,56 @@ class ResPartner(models.Model):
         """Recordset variant of :meth:`_crowd_is_available_at`."""
         available = self._crowd_is_available_at(dt)
         return self.filtered(lambda p: available.get(p.id))
+
+    def _crowd_day_shift(self, start, end, company):
+        """{partner_id: (from, to)} (naive UTC): each expert's shift between ``start`` and ``end``, for Plan
+        day. Working hours are the expert's calendar, else the company's (public holidays included), minus
+        their unavailabilities; parts less than MAX_SHIFT_GAP apart (a lunch break) are one shift, and the
+        longest shift is the day's. An expert who does not work then is left out."""
+        if not self:
+            return {}
+        utc_start, utc_end = pytz.utc.localize(start), pytz.utc.localize(end)
+        spans = {}
+        default = company.resource_calendar_id
+        for calendar, group in self.grouped(lambda p: p.crowd_calendar_id or default).items():
+            if calendar:
+                intervals = calendar._work_intervals_batch(utc_start, utc_end)[False]
+                calendar_spans = [
+                    (a.astimezone(pytz.utc).replace(tzinfo=None), b.astimezone(pytz.utc).replace(tzinfo=None))
+                    for a, b, _meta in intervals
+                ]
+            else:
+                calendar_spans = [(start, end)]
+            for partner in group:
+                spans[partner.id] = list(calendar_spans)
+        blackouts = (
+            self.env["crowd.expert.blackout"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", self.ids), ("date_from", "<", end), ("date_to", ">", start)],
+                ["partner_id", "date_from", "date_to"],
+            )
+        )
+        for blackout in blackouts:
+            pid, off_from, off_to = blackout["partner_id"][0], blackout["date_from"], blackout["date_to"]
+            cut = []
+            for a, b in spans.get(pid, ()):
+                if off_to <= a or off_from >= b:
+                    cut.append((a, b))
+                    continue
+                if a < off_from:
+                    cut.append((a, off_from))
+                if off_to < b:
+                    cut.append((off_to, b))
+            spans[pid] = cut
+        shifts = {}
+        for pid, parts in spans.items():
+            merged = []
+            for a, b in sorted(parts):
+                if merged and a - merged[-1][1] <= MAX_SHIFT_GAP:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+                else:
+                    merged.append((a, b))
+            if merged:
+                shifts[pid] = max(merged, key=lambda span: span[1] - span[0])
+        return shifts

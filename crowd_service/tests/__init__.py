@@ -16,3 +16,4 @@ from . import test_translations
 from . import test_map
 from . import test_coverage
 from . import test_map_tour
+from . import test_route_plan

@@ -14,6 +14,7 @@ The counts are logged at the end ("RPC suite TestRpcSecurity: N calls tried, ...
 """
 
 import math
+from datetime import timedelta
 
 from odoo import Command
 from odoo.tests import tagged
@@ -60,6 +61,8 @@ ALLOWED = [
             "copy",
             "write:cost_ceiling",
             "write:planned_duration_min",
+            "write:visit_window_start",
+            "write:visit_window_end",
             "write:activity_ids",
             "write:message_follower_ids",
         ),
@@ -98,6 +101,14 @@ ALLOWED = [
     # recruiting suggestions are a dispatcher's wizard in their own company
     (DISPATCHERS | {"foreign_dispatcher"}, "crowd.job", ("crowd_map_data",), "*"),
     (DISPATCHERS, "crowd.recruit.wizard*", ("*",), "*"),
+    # Plan day (issue 11): dispatchers plan a day of their company (the model method, or its wizard), lock
+    # stops and write a note on a route; the planner writes everything else
+    (DISPATCHERS, "crowd.route", ("action_plan_day", "write:note"), "*"),
+    # a dispatcher of another company plans that company's day (nothing of ours is read or written)
+    ({"foreign_dispatcher"}, "crowd.route", ("action_plan_day",), "*"),
+    (DISPATCHERS, "crowd.route.stop", ("write:locked",), "*"),
+    (DISPATCHERS, "crowd.plan.wizard", ("*",), "*"),
+    ({"foreign_dispatcher"}, "crowd.plan.wizard", ("create", "copy", "unlink", "write:*"), "*"),
     # configuration is the crowd manager's
     ({"manager"}, "crowd.dispatch.rule", ("*",), "*"),
     ({"manager"}, "crowd.skill*", ("*",), "*"),
@@ -337,6 +348,28 @@ class TestRpcSecurity(CrowdRpcCase):
         )
         cls.replay = env["crowd.job.replay"].search([("key", "=", "rpc-setup-0001")])
         assert cls.tracking and cls.replay.result == "refused", "a live tracking and a refused offline action"
+        # a day route of the expert's (written by the planner) with the assigned job as its stop
+        Route = env["crowd.route"]
+        today = Route._crowd_today(cls.company)
+        cls.route = Route.sudo().create(
+            {"technician_id": cls.expert.id, "date": today, "company_id": cls.company.id,
+             "home_latitude": NEAR[0], "home_longitude": NEAR[1]}
+        )  # fmt: skip
+        start = cls.jobs["assigned"]._crowd_now()
+        cls.route_stop = (
+            env["crowd.route.stop"]
+            .sudo()
+            .create(
+                {"route_id": cls.route.id, "job_id": cls.jobs["assigned"].id, "sequence": 1, "arrival_at": start,
+                 "planned_start": start, "planned_end": start, "travel_min": 3, "travel_km": 1}
+            )
+        )  # fmt: skip
+        cls.unplanned = (
+            env["crowd.route.unplanned"]
+            .sudo()
+            .create({"date": today, "company_id": cls.company.id, "job_id": cls.jobs["new"].id, "reason": "no_room"})
+        )
+        cls.plan_wizard = env["crowd.plan.wizard"].with_user(cls.users["dispatcher"]).create({})
         cls.delivery = env["crowd.webhook.delivery"].create(
             {
                 "company_id": cls.company.id,
@@ -398,6 +431,10 @@ class TestRpcSecurity(CrowdRpcCase):
             "crowd.webhook.delivery": [("webhook_delivery", self.delivery)],
             "crowd.job.tracking": [("tracking", self.tracking)],
             "crowd.job.replay": [("replay", self.replay)],
+            "crowd.route": [("route", self.route)],
+            "crowd.route.stop": [("route_stop", self.route_stop)],
+            "crowd.route.unplanned": [("unplanned", self.unplanned)],
+            "crowd.plan.wizard": [("plan_wizard", self.plan_wizard)],
         }
 
     def param_values(self, model, record):
@@ -424,6 +461,7 @@ class TestRpcSecurity(CrowdRpcCase):
             "seen_state": record.state if record._name == "crowd.job" else "on_site",
             "seen_version": record.sudo()._crowd_version() if record._name == "crowd.job" else "",
             "fields_list": list(self.env[model]._fields),
+            "day": str(self.env["crowd.route"]._crowd_today(self.company) + timedelta(days=1)),
         }
 
     def forged_context(self, role):

@@ -14,6 +14,7 @@ from odoo.exceptions import AccessError, MissingError, UserError, ValidationErro
 from odoo.http import request
 from odoo.osv import expression
 from odoo.tools.mimetypes import guess_mimetype
+from odoo.tools.misc import format_datetime
 
 from odoo.addons.crowd_service.controllers.portal_home import CrowdPortalHome
 from odoo.addons.crowd_service.models.crowd_job import ACTIVE_VISIT_STATES, CLOSED_STATES
@@ -95,7 +96,7 @@ class CrowdServicePortal(CrowdPortalHome):
             # sudo: the user's own expert profile
             me = env.user.partner_id.sudo()
             # plain (non-sudo) counts: record rules scope them to the user's own records
-            values.update(self._prepare_home_portal_values(["crowd_offer_count", "crowd_job_count"]))
+            values.update(self._prepare_home_portal_values(["crowd_offer_count", "crowd_job_count", "crowd_day_count"]))
             values.update(
                 {"crowd_online": me.crowd_online, "crowd_onboarding": me.crowd_state in ("candidate", "onboarding")}
             )
@@ -118,6 +119,9 @@ class CrowdServicePortal(CrowdPortalHome):
             )
         if "crowd_job_count" in counters:
             values["crowd_job_count"] = Job.search_count(self._job_domain("active")) if Job.has_access("read") else 0
+        if "crowd_day_count" in counters:
+            Stop = env["crowd.route.stop"]
+            values["crowd_day_count"] = Stop.search_count(self._day_stop_domain()) if Stop.has_access("read") else 0
         if "crowd_service_count" in counters:
             values["crowd_service_count"] = (
                 Request.search_count(self._service_domain()) if Request.has_access("read") else 0
@@ -139,6 +143,11 @@ class CrowdServicePortal(CrowdPortalHome):
         elif filterby == "history":
             domain += [("state", "not in", ACTIVE_VISIT_STATES)]
         return domain
+
+    def _day_stop_domain(self):
+        """The user's own stops today (their routes of today, in the planning time zone)."""
+        today = request.env["crowd.route"]._crowd_today(request.env.company)
+        return [("technician_id", "=", request.env.user.partner_id.id), ("date", "=", today)]
 
     def _service_domain(self, filterby="all"):
         domain = [("equipment_id.crowd_customer_id", "=", request.env.user.commercial_partner_id.id)]
@@ -247,6 +256,42 @@ class CrowdServicePortal(CrowdPortalHome):
         if error:
             return self._crowd_offer_page(offer_id, error=error)
         return request.redirect("/my/offers")
+
+    # ------------------------------------------------------------------ my day
+    @http.route(["/my/day"], type="http", auth="user", website=True)
+    def portal_my_crowd_day(self, **kw):
+        """Today's route of the technician: stops in order, times in their time zone, a navigation link each."""
+        Route = request.env["crowd.route"]
+        route = Route
+        if Route.has_access("read"):
+            today = Route._crowd_today(request.env.company)
+            route = Route.search(
+                [("technician_id", "=", request.env.user.partner_id.id), ("date", "=", today)], limit=1
+            )
+        return self._crowd_day_page(route.sudo())
+
+    @http.route(["/my/day/<int:route_id>"], type="http", auth="user", website=True)
+    def portal_my_crowd_route(self, route_id, **kw):
+        """One route of the technician's (another technician's route, or an unknown id: 404)."""
+        route_sudo = self._crowd_check("crowd.route", route_id)
+        if route_sudo.technician_id != request.env.user.partner_id:
+            raise NotFound()
+        return self._crowd_day_page(route_sudo)
+
+    def _crowd_day_page(self, route_sudo):
+        tz = request.env.user.tz or route_sudo.company_id.resource_calendar_id.tz or "UTC"
+
+        def clock(moment):
+            return format_datetime(request.env, moment, tz=tz, dt_format="HH:mm") if moment else ""
+
+        values = {
+            "route": route_sudo,
+            "stops": route_sudo.stop_ids.sorted("sequence"),
+            "clock": clock,
+            "tz": tz,
+            "page_name": "crowd_day",
+        }
+        return self._crowd_render("crowd_service_portal.portal_my_crowd_day", values)
 
     # ------------------------------------------------------------------ jobs
     def _crowd_job_filters(self):

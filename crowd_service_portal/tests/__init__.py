@@ -8,3 +8,4 @@ from . import test_scorecard
 
 from . import test_live
 from . import test_portal_home
+from . import test_portal_day
