@@ -60,10 +60,10 @@ class ResCompany(models.Model):
                     self.env._("The push webhook URL must be an http:// or https:// address with a host.")
                 )
             if not 0 < company.crowd_webhook_timeout <= TIMEOUT_MAX:
+                # formatted outside the _() call: the translation export reads its arguments as plain literals
+                most = f"{TIMEOUT_MAX:g}"
                 raise ValidationError(
-                    self.env._(
-                        "The webhook timeout must be more than 0 and at most %(max)s seconds.", max=f"{TIMEOUT_MAX:g}"
-                    )
+                    self.env._("The webhook timeout must be more than 0 and at most %(max)s seconds.", max=most)
                 )
             if not 0 <= company.crowd_webhook_retries <= RETRIES_MAX:
                 raise ValidationError(

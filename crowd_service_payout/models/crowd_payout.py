@@ -581,7 +581,13 @@ class CrowdPayout(models.Model):
             " – ".join(
                 filter(
                     None,
-                    (job.request_id.name, job.name, self.expert_id.name, fields.Date.to_string(self.date), self.pay_label),
+                    (
+                        job.request_id.name,
+                        job.name,
+                        self.expert_id.name,
+                        fields.Date.to_string(self.date),
+                        self.pay_label,
+                    ),
                 )
             ),
             self.amount,
