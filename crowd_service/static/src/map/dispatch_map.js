@@ -1,12 +1,14 @@
 /** @odoo-module **/
-/* global L */
+/* global L, luxon */
 
 import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadCSS, loadJS } from "@web/core/assets";
+import { formatDateTime as formatUserDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
+const { DateTime } = luxon;
 const LEAFLET = "/crowd_service/static/lib/leaflet";
 // day routes, by their color_index
 const ROUTE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
@@ -25,7 +27,8 @@ export class DispatchMap extends Component {
         this.action = useService("action");
         this.mapRef = useRef("map");
         this.state = useState({
-            date: null,
+            // a day given by the caller (the route form's "Show on Map"), else today
+            date: this.props.action?.context?.crowd_map_date || null,
             data: null,
             layers: { jobs: true, experts: true, routes: true, cells: false },
             cellMode: "median",
@@ -179,8 +182,9 @@ export class DispatchMap extends Component {
     }
 
     formatDateTime(value) {
-        // server datetimes are naive UTC
-        return new Date(value.replace(" ", "T") + "Z").toLocaleString();
+        // naive UTC "YYYY-MM-DD HH:MM:SS" (job fields) or ISO-8601 with its offset (route stop ETAs)
+        const parsed = value.includes("T") ? DateTime.fromISO(value) : DateTime.fromSQL(value, { zone: "utc" });
+        return parsed.isValid ? formatUserDateTime(parsed, { showSeconds: false }) : value;
     }
 
     /** A popup as DOM nodes (text only, never HTML from data) with a link to the record. */
