@@ -88,15 +88,21 @@ export class DispatchMap extends Component {
             jobs: L.layerGroup(),
             experts: L.layerGroup(),
         };
-        this.draw(true);
+        // opened for a route's day: show its routes; else everything
+        this.draw(this.props.action?.context?.crowd_map_date ? "routes" : true);
     }
 
+    /**
+     * Draw the layers; ``fit``: true fits the view to every item, "routes" to the day's routes (to every item
+     * when there is no route and the map has no view yet), false keeps the view.
+     */
     draw(fit = false) {
         const data = this.state.data;
         for (const group of Object.values(this.groups)) {
             group.clearLayers();
         }
         const points = [];
+        const routePoints = [];
         for (const cell of data.cells.items) {
             const color = this.state.cellMode === "missed" ? cell.miss_color : cell.color;
             L.rectangle(cell.bounds, {
@@ -109,8 +115,15 @@ export class DispatchMap extends Component {
                 .bindPopup(() => this.cellPopup(cell))
                 .addTo(this.groups.cells);
         }
+        const usedColors = new Set();
         data.routes.forEach((route, index) => {
-            const color = ROUTE_COLORS[(route.color_index ?? index) % ROUTE_COLORS.length];
+            // the technician's own colour, unless another route of the day has it already
+            let slot = (route.color_index ?? index) % ROUTE_COLORS.length;
+            for (let k = 0; k < ROUTE_COLORS.length && usedColors.has(slot); k++) {
+                slot = (slot + 1) % ROUTE_COLORS.length;
+            }
+            usedColors.add(slot);
+            const color = ROUTE_COLORS[slot];
             const path = route.path && route.path.length ? route.path : route.stops.map((s) => [s.lat, s.lon]);
             if (path.length > 1) {
                 L.polyline(path, { color, weight: 4, opacity: 0.8, className: "o_crowd_map_route" })
@@ -134,6 +147,7 @@ export class DispatchMap extends Component {
                     .bindPopup(() => this.popup(stop.name, lines, "crowd.job", stop.job_id))
                     .addTo(this.groups.routes);
                 points.push([stop.lat, stop.lon]);
+                routePoints.push([stop.lat, stop.lon]);
             });
         });
         for (const job of data.jobs) {
@@ -162,12 +176,16 @@ export class DispatchMap extends Component {
             points.push([expert.lat, expert.lon]);
         }
         this.applyLayers();
-        if (fit) {
+        if (fit === "routes" && routePoints.length) {
+            this.map.fitBounds(routePoints, { padding: [40, 40], maxZoom: 13 });
+            this.hasView = true;
+        } else if (fit === true || (fit === "routes" && !this.hasView)) {
             if (points.length) {
                 this.map.fitBounds(points, { padding: [30, 30], maxZoom: 13 });
             } else {
                 this.map.setView(DEFAULT_VIEW.center, DEFAULT_VIEW.zoom);
             }
+            this.hasView = true;
         }
     }
 
@@ -251,7 +269,8 @@ export class DispatchMap extends Component {
         }
         this.state.date = ev.target.value;
         await this.load();
-        this.draw(false);
+        // another day: show its routes when it has some, else keep the view
+        this.draw("routes");
     }
 
     onToggleLayer(key) {
