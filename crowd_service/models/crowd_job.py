@@ -115,7 +115,14 @@ class CrowdJob(models.Model):
     visit_window_end = fields.Datetime(
         "Site Open Until", tracking=True, help="Planned work: the visit must start by this moment."
     )
-    route_stop_ids = fields.One2many("crowd.route.stop", "job_id", string="Route Stop", readonly=True)
+    # groups: route stops are the dispatchers' and their technicians' (portal); other employees read jobs
+    route_stop_ids = fields.One2many(
+        "crowd.route.stop",
+        "job_id",
+        string="Route Stop",
+        readonly=True,
+        groups="crowd_service.group_crowd_user,base.group_portal",
+    )
     kind = fields.Selection(
         [("first", "First Visit"), ("specialist", "Specialist Follow-up")],
         default="first",
