@@ -135,6 +135,58 @@ class CrowdMoveSource(models.AbstractModel):
             vals["analytic_distribution"] = {str(analytic.id): 100.0}
         return vals
 
+    def _prefill_line_amounts(self, move_vals, company):
+        """Give the lines of ``move_vals`` the amounts and tax tags account.move would write on them.
+
+        After creating an invoice, account.move's ``_sync_tax_lines`` computes every product line's
+        balance, amount in currency and tax tags, and writes each line whose stored values differ:
+        one ``write()`` per line, most of the time of a run of thousands of lines. The same
+        account.tax computation (``_prepare_tax_lines``, over all the lines of the move, so with the
+        company's rounding method) done here beforehand leaves it nothing to write. Only a hint:
+        account.move still recomputes and writes any line whose values differ (other taxes, early
+        payment discount...). Moves in a foreign currency are left to account.move (rate)."""
+        move_type = move_vals.get("move_type")
+        if move_type not in ("out_invoice", "in_invoice") or move_vals.get("currency_id") != company.currency_id.id:
+            return move_vals
+        line_vals_list = [command[2] for command in move_vals.get("invoice_line_ids", ())]
+        if not line_vals_list or any(vals.get("display_type", "product") != "product" for vals in line_vals_list):
+            return move_vals
+        AccountTax = self.env["account.tax"]
+        partner = self.env["res.partner"].browse(move_vals["partner_id"])
+        fiscal_position = self.env["account.fiscal.position"].with_company(company)._get_fiscal_position(partner)
+        tax_field = "taxes_id" if move_type == "out_invoice" else "supplier_taxes_id"
+        company_domain = AccountTax._check_company_domain(company)
+        base_lines = []
+        for vals in line_vals_list:
+            # the taxes of account.move.line._get_computed_taxes()
+            product = self.env["product.product"].browse(vals["product_id"])
+            taxes = product[tax_field].filtered_domain(company_domain)._filter_taxes_by_company(company)
+            if taxes and fiscal_position:
+                taxes = fiscal_position.map_tax(taxes)
+            base_lines.append(
+                AccountTax._prepare_base_line_for_taxes_computation(
+                    None,
+                    product_id=product,
+                    partner_id=partner,
+                    tax_ids=taxes,
+                    price_unit=vals["price_unit"],
+                    quantity=vals["quantity"],
+                    discount=vals.get("discount", 0.0),
+                    currency_id=company.currency_id,
+                    rate=1.0,
+                    sign=-1 if move_type == "out_invoice" else 1,
+                    special_mode=False,
+                )
+            )
+        AccountTax._add_tax_details_in_base_lines(base_lines, company)
+        AccountTax._round_base_lines_tax_details(base_lines, company)
+        # include_caba_tags: an invoice's always_tax_exigible, always False
+        AccountTax._add_accounting_data_in_base_lines_tax_details(base_lines, company, include_caba_tags=False)
+        to_update = AccountTax._prepare_tax_lines(base_lines, company)["base_lines_to_update"]
+        for vals, (_base_line, amounts) in zip(line_vals_list, to_update, strict=True):
+            vals.update(amounts)
+        return move_vals
+
     def _find_journal(self, company, journal, journal_type):
         """``journal`` (the company's setting) or the first journal of ``journal_type``."""
         journal = journal or self.env["account.journal"].search(
@@ -202,9 +254,10 @@ class CrowdMoveSource(models.AbstractModel):
         moves = records.env["account.move"]
         for company, company_groups in by_company.items():
             journal = records._move_journal(company)
-            company_moves = Move.with_company(company).create(
-                [group._prepare_move(journal) for group in company_groups]
-            )
+            vals_list = [group._prepare_move(journal) for group in company_groups]
+            for vals in vals_list:
+                records._prefill_line_amounts(vals, company)
+            company_moves = Move.with_company(company).create(vals_list)
             company_moves._message_log_batch(
                 bodies={
                     move.id: group._move_log_body() for move, group in zip(company_moves, company_groups, strict=True)

@@ -253,6 +253,54 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         self.assertEqual((c1 | c2 | covered | last_month).mapped("state"), ["invoiced"] * 4)
         self.assertFalse(self._invoice(c1 | c2), "a second run invoices nothing")
 
+    def _assert_lines_as_account_computes(self, invoice):
+        """The stored amounts and tax tags of the product lines are those account.move computes
+        (nothing left for its _sync_tax_lines to write)."""
+        base_lines, _tax_lines = invoice._get_rounded_base_and_tax_lines(round_from_tax_lines=False)
+        AccountTax = self.env["account.tax"]
+        AccountTax._add_accounting_data_in_base_lines_tax_details(base_lines, invoice.company_id)
+        to_update = AccountTax._prepare_tax_lines(base_lines, invoice.company_id)["base_lines_to_update"]
+        self.assertEqual(len(to_update), len(invoice.invoice_line_ids))
+        for base_line, values in to_update:
+            line = base_line["record"]
+            self.assertAlmostEqual(line.amount_currency, values["amount_currency"])
+            self.assertAlmostEqual(line.balance, values["balance"])
+            self.assertEqual(line.tax_tag_ids.ids, values["tax_tag_ids"][0][2])
+
+    def test_prefilled_line_amounts_are_account_moves_own(self):
+        country = self.company.account_fiscal_country_id or self.env.ref("base.us")
+        tag = self.env["account.account.tag"].create(
+            {"name": "crowd base tag", "applicability": "taxes", "country_id": country.id}
+        )
+        self.tax_sale_a.invoice_repartition_line_ids.filtered(lambda r: r.repartition_type == "base").tag_ids = tag
+        self.package_technician.customer_price = 150.33
+        charges = self._visit() | self._visit(self.expert_employee) | self._visit()
+        charges = charges.sorted(lambda c: (c.date, c.id))
+        hint = charges._prefill_line_amounts(charges._prepare_move(charges._move_journal(self.company)), self.company)[
+            "invoice_line_ids"
+        ]
+        plain = self._invoice(charges)
+        # what the run gave the lines beforehand is what account.move computes: nothing to rewrite
+        for charge, (_command, _id, vals) in zip(charges, hint, strict=True):
+            line = charge.move_line_id
+            self.assertEqual(vals["crowd_charge_origin_id"], charge.id)
+            self.assertAlmostEqual(vals["balance"], line.balance)
+            self.assertAlmostEqual(vals["amount_currency"], line.amount_currency)
+            self.assertEqual(vals["tax_tag_ids"][0][2], tag.ids)
+        self.assertEqual(plain.invoice_line_ids.tax_ids, self.tax_sale_a)
+        self.assertEqual(plain.invoice_line_ids.tax_tag_ids, tag, "the base tag of the tax is on the lines")
+        # then the customer gets a fiscal position mapping the product's tax
+        self.customer.property_account_position_id = self.fiscal_pos_a
+        mapped = self._invoice(self._visit() | self._visit(self.expert_employee))
+        self.assertEqual(mapped.fiscal_position_id, self.fiscal_pos_a)
+        self.assertEqual(mapped.invoice_line_ids.tax_ids, self.tax_sale_b)
+        for invoice in plain | mapped:
+            self._assert_lines_as_account_computes(invoice)
+            self.assertAlmostEqual(invoice.amount_untaxed, sum(invoice.invoice_line_ids.mapped("price_subtotal")))
+            self.assertAlmostEqual(-invoice.amount_untaxed_signed, sum(invoice.invoice_line_ids.mapped("balance")))
+        (plain | mapped).action_post()
+        self.assertEqual((plain | mapped).mapped("state"), ["posted", "posted"])
+
     def test_amounts_frozen_once_invoiced(self):
         charge = self._visit()
         charge.with_user(self.billing_user).write({"price_unit": 140.0})
