@@ -494,13 +494,21 @@ class CrowdDispatchEngine(models.AbstractModel):
     @api.model
     def _expert_windows(self, partners, start, end):
         """{partner_id: ((from, to), ...)}: when each expert of ``partners`` works between ``start`` and
-        ``end`` (naive UTC): their working hours (no calendar: all the time) minus their unavailabilities.
+        ``end`` (naive UTC): their working hours (no calendar: all the time) minus their unavailabilities."""
+        spans = self._expert_work_spans(partners, start, end)
+        # an expert with no working time left in the horizon still needs a window: an empty one
+        return {pid: tuple(windows) or ((start, start),) for pid, windows in spans.items()}
+
+    @api.model
+    def _expert_work_spans(self, partners, start, end, default_calendar=None):
+        """{partner_id: [(from, to), ...]} (naive UTC): each expert's working hours between ``start`` and
+        ``end`` (their calendar, else ``default_calendar``, else all the time) minus their unavailabilities.
         One calendar evaluation per distinct calendar and one query for the unavailabilities."""
         if not partners:
             return {}
         spans = {}
         utc_start, utc_end = pytz.utc.localize(start), pytz.utc.localize(end)
-        for calendar, group in partners.grouped("crowd_calendar_id").items():
+        for calendar, group in partners.grouped(lambda p: p.crowd_calendar_id or default_calendar).items():
             if calendar:
                 intervals = calendar._work_intervals_batch(utc_start, utc_end)[False]
                 calendar_spans = [
@@ -510,7 +518,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             else:
                 calendar_spans = [(start, end)]
             for partner in group:
-                spans[partner.id] = calendar_spans
+                spans[partner.id] = list(calendar_spans)
         blackouts = (
             self.env["crowd.expert.blackout"]
             .sudo()
@@ -531,8 +539,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                 if off_to < b:
                     cut.append((off_to, b))
             spans[pid] = cut
-        # an expert with no working time left in the horizon still needs a window: an empty one
-        return {pid: tuple(windows) or ((start, start),) for pid, windows in spans.items()}
+        return spans
 
     @api.model
     def _history(self, job):

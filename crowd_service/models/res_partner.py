@@ -304,42 +304,9 @@ class ResPartner(models.Model):
         day. Working hours are the expert's calendar, else the company's (public holidays included), minus
         their unavailabilities; parts less than MAX_SHIFT_GAP apart (a lunch break) are one shift, and the
         longest shift is the day's. An expert who does not work then is left out."""
-        if not self:
-            return {}
-        utc_start, utc_end = pytz.utc.localize(start), pytz.utc.localize(end)
-        spans = {}
-        default = company.resource_calendar_id
-        for calendar, group in self.grouped(lambda p: p.crowd_calendar_id or default).items():
-            if calendar:
-                intervals = calendar._work_intervals_batch(utc_start, utc_end)[False]
-                calendar_spans = [
-                    (a.astimezone(pytz.utc).replace(tzinfo=None), b.astimezone(pytz.utc).replace(tzinfo=None))
-                    for a, b, _meta in intervals
-                ]
-            else:
-                calendar_spans = [(start, end)]
-            for partner in group:
-                spans[partner.id] = list(calendar_spans)
-        blackouts = (
-            self.env["crowd.expert.blackout"]
-            .sudo()
-            .search_read(
-                [("partner_id", "in", self.ids), ("date_from", "<", end), ("date_to", ">", start)],
-                ["partner_id", "date_from", "date_to"],
-            )
+        spans = self.env["crowd.dispatch.engine"]._expert_work_spans(
+            self, start, end, default_calendar=company.resource_calendar_id
         )
-        for blackout in blackouts:
-            pid, off_from, off_to = blackout["partner_id"][0], blackout["date_from"], blackout["date_to"]
-            cut = []
-            for a, b in spans.get(pid, ()):
-                if off_to <= a or off_from >= b:
-                    cut.append((a, b))
-                    continue
-                if a < off_from:
-                    cut.append((a, off_from))
-                if off_to < b:
-                    cut.append((off_to, b))
-            spans[pid] = cut
         shifts = {}
         for pid, parts in spans.items():
             merged = []
