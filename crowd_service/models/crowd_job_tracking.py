@@ -12,6 +12,7 @@ The job's side of the offline replay (``action_replay_offline``) lives here too:
 ``crowd.job`` for the phone.
 """
 
+import time
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -117,6 +118,9 @@ class CrowdJob(models.Model):
             "distance_km": round(tracking.distance_km, 1) if tracking else None,
             "recorded_at": tracking.recorded_at and fields.Datetime.to_string(tracking.recorded_at),
             "expert": {"lat": tracking.latitude, "lon": tracking.longitude} if tracking else None,
+            # when it was made (seconds since the epoch, server clock): a page ignores what is older than
+            # itself (the bus replays a channel's recent notifications to a new subscriber)
+            "sent_at": time.time(),
         }
         return payload
 

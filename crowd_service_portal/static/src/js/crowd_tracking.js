@@ -17,6 +17,9 @@ publicWidget.registry.CrowdTracking = publicWidget.Widget.extend({
     start() {
         const data = JSON.parse(this.el.dataset.tracking || "{}");
         this.state = data.payload?.state;
+        // the bus replays a channel's last notifications to a new subscriber: older than the page, they
+        // are already in it (and a replayed state change must not reload it)
+        this.renderedAt = data.payload?.sent_at || 0;
         this.site = data.site;
         this.tiles = data.tiles;
         this._setupMap(data.payload);
@@ -86,6 +89,10 @@ publicWidget.registry.CrowdTracking = publicWidget.Widget.extend({
         if (!payload || payload.job_id !== data.payload?.job_id) {
             return;
         }
+        if ((payload.sent_at || 0) < this.renderedAt) {
+            return;
+        }
+        this.renderedAt = payload.sent_at;
         if (payload.state !== this.state) {
             window.location.reload();
             return;

@@ -34,7 +34,10 @@ registry.category("web_tour.tours").add("crowd_live_tracking_tour", {
         {
             trigger: ".o_crowd_tracking .o_crowd_live_updated_line:not(.d-none)",
             run() {
-                if (!window.crowdLiveNoReload) {
+                // no reload at all, before or after the first step: the bus replays the channel's recent
+                // notifications (the visit's earlier states) to the new page, which must ignore them
+                const navigation = performance.getEntriesByType("navigation")[0];
+                if (!window.crowdLiveNoReload || navigation?.type === "reload") {
                     throw new Error("the tracking page was reloaded");
                 }
             },
