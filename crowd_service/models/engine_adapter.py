@@ -43,6 +43,9 @@ OPEN_DISPATCH_STATES = ("dispatching", "offered")
 FAIRNESS_WINDOW_DAYS = 7
 MAX_TRAVEL_MIN = 24 * 60  # a trip longer than this is a data error, not history
 LAST_SITE_HOURS = 2  # an expert who finished a visit this recently is placed at its site
+# an assigned visit that starts later than this (a planned day, tomorrow's route) is not work in hand: the
+# expert is free until then (an urgent visit given to them goes into their planned day, see crowd.route)
+LATER_VISIT_MIN = 60
 MAX_PLANNED_HORIZON_MIN = 24 * 60  # shifts are read this far beyond the longest deferral (a visit's length)
 # rejections of experts who are qualified but not free now: they may free up, so a job without
 # candidates waits for them instead of going to a dispatcher
@@ -175,6 +178,11 @@ class CrowdDispatchEngine(models.AbstractModel):
         return [row["id"] for row in self._candidate_rows(job, rule, now)]
 
     @api.model
+    def _later_visit_delta(self):
+        """An assigned visit that starts later than now plus this is not work in hand (a planned day)."""
+        return timedelta(minutes=LATER_VISIT_MIN)
+
+    @api.model
     def _expert_stats(self, partner_ids, now, settings):
         """Per expert of ``partner_ids``: what they are doing now.
 
@@ -183,13 +191,16 @@ class CrowdDispatchEngine(models.AbstractModel):
         active visits fill their capacity is busy until the earliest planned end of those visits (past
         it but not done: a few minutes from now) and is placed at that visit's site; that visit no
         longer counts in their load, so they are free at that moment (the engine's look-ahead). An
-        expert with room left counts their visits as load. An expert who finished a visit in the last
+        expert with room left counts their visits as load. A visit assigned but planned to start more than
+        LATER_VISIT_MIN minutes from now (a planned day) is not counted. An expert who finished a visit in the last
         LAST_SITE_HOURS hours is placed at its site, the others at their home base. With
         ``one_open_offer_per_expert``, an expert holding a pending offer has no capacity left.
         """
         if not partner_ids:
             return {}, {}
-        self.env["crowd.job"].flush_model(["expert_id", "state", "planned_end_at", "latitude", "longitude", "done_at"])
+        self.env["crowd.job"].flush_model(
+            ["expert_id", "state", "planned_end_at", "eta_at", "latitude", "longitude", "done_at"]
+        )
         self.env["res.partner"].flush_model(["crowd_max_jobs"])
         self.env["crowd.dispatch.offer"].flush_model(["expert_id", "state", "sent_at"])
         overdue = now + timedelta(minutes=OVERDUE_BUSY_MIN)
@@ -218,9 +229,11 @@ class CrowdDispatchEngine(models.AbstractModel):
                           max(p.crowd_max_jobs) AS capacity
                      FROM crowd_job j JOIN res_partner p ON p.id = j.expert_id
                     WHERE j.expert_id = ANY(%s) AND j.state IN %s
+                      AND NOT (j.state = 'assigned' AND j.eta_at IS NOT NULL AND j.eta_at > %s)
                  GROUP BY j.expert_id""",
                 list(partner_ids),
                 ACTIVE_VISIT_STATES,
+                now + self._later_visit_delta(),
             )
         )
         for partner_id, visits, ends, lat, lon, capacity in self.env.cr.fetchall():

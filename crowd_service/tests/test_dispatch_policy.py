@@ -132,6 +132,26 @@ class TestDispatchPolicy(CrowdDispatchCase):
             (expert,) = [e for e in engine._experts(rows, now) if e.id == ben.id]
             self.assertEqual(expert.busy_until, now + timedelta(minutes=5))
 
+    def test_a_visit_planned_for_later_is_not_work_in_hand(self):
+        """An expert whose only visit is assigned for tomorrow (a planned day) is free for today's urgent job;
+        a visit assigned to start within the hour keeps them busy until its planned end."""
+        self.expert("Far Fred", km=25.0)
+        tia = self.expert("Planned Tia", km=2.0)
+        planned = self.make_request(name="Service of Pump 3", priority="1", equipment=self.pump).crowd_job_ids
+        planned._crowd_assign_manual(tia)
+        planned.eta_at = self.now + timedelta(days=1)
+        engine = self.env["crowd.dispatch.engine"]
+        settings = DispatchSettings(one_open_offer_per_expert=False)
+        state, _recent = engine._expert_stats(tia.ids, self.now, settings)
+        self.assertFalse(state.get(tia.id, {}).get("load"), "tomorrow's visit is not today's load")
+        self.assertFalse(state.get(tia.id, {}).get("busy_until"))
+        job = self.job()
+        self.assertEqual(self.pending(job).expert_id, tia, "the urgent job goes to her, the nearest")
+        # the same visit starting in 30 minutes is work in hand: she is busy until its planned end
+        planned.eta_at = self.now + timedelta(minutes=30)
+        state, _recent = engine._expert_stats(tia.ids, self.now, settings)
+        self.assertEqual(state[tia.id]["busy_until"], planned.planned_end_at)
+
     # ------------------------------------------------------------------ look-ahead
     def test_lookahead_waits_for_an_expert_finishing_nearby(self):
         fay = self.expert("Free Fay", km=30.0)  # about 59 min away
