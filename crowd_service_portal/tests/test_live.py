@@ -450,3 +450,16 @@ class TestCrowdLiveTour(CrowdLiveCommon):
             f"/my/service/{self.job.id}?access_token={token}", "crowd_live_tracking_tour", login="live_expert"
         )
         self.assertEqual(self.job.tracking_ids.latitude, 46.99)
+
+    def test_offline_action_is_sent_once_back_online(self):
+        """The job page on the phone: the service worker keeps it, "I am on my way" made offline is saved on
+        the phone and sent exactly once when back online (see crowd_offline_queue_tour)."""
+        job = self._assigned_job("Press stuck offline")
+        self.assertEqual(job.state, "assigned")
+        self.start_tour(f"/my/jobs/{job.id}", "crowd_offline_queue_tour", login="live_expert")
+        job.invalidate_recordset()
+        self.assertEqual(job.state, "en_route")
+        replays = self.env["crowd.job.replay"].search([("job_id", "=", job.id)])
+        self.assertEqual(len(replays), 1, "sent exactly once")
+        self.assertEqual((replays.action, replays.result, replays.user_id), ("en_route", "applied", self.expert_user))
+        self.assertAlmostEqual((job.eta_at - replays.queued_at).total_seconds() / 60, 15, delta=1)

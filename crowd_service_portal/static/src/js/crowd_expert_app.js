@@ -53,26 +53,30 @@ function text(selector) {
 }
 
 // ---------------------------------------------------------------- banner
+// the notices of the replay (sent, refused) shown on this page: they stay while the page is open
+let pageNotices = [];
+
 function showBanner(message) {
     const banner = document.querySelector(".o_crowd_offline_banner");
     if (!banner) {
         return;
     }
-    const notices = readJSON(localStorage, NOTICES_KEY, []);
+    const stored = readJSON(localStorage, NOTICES_KEY, []);
+    if (stored.length) {
+        // shown once: the next page starts clean
+        pageNotices = pageNotices.concat(stored);
+        localStorage.removeItem(NOTICES_KEY);
+    }
     const list = banner.querySelector(".o_crowd_offline_notices");
     list.replaceChildren(
-        ...notices.map((notice) => {
+        ...pageNotices.map((notice) => {
             const item = document.createElement("li");
             item.textContent = notice;
             return item;
         })
     );
     banner.querySelector(".o_crowd_offline_text").textContent = message || "";
-    banner.classList.toggle("d-none", !message && !notices.length);
-    if (notices.length) {
-        // shown once: the next page starts clean
-        localStorage.removeItem(NOTICES_KEY);
-    }
+    banner.classList.toggle("d-none", !message && !pageNotices.length);
 }
 
 function refreshBanner() {
@@ -123,7 +127,7 @@ export function queueAction(form, match) {
 let replaying = false;
 
 export async function replayQueue() {
-    if (replaying || !navigator.onLine) {
+    if (replaying || !navigator.onLine || !readJSON(localStorage, QUEUE_KEY, []).length) {
         return;
     }
     replaying = true;

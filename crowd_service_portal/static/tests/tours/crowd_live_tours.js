@@ -44,3 +44,70 @@ registry.category("web_tour.tours").add("crowd_live_tracking_tour", {
         },
     ],
 });
+
+// The expert's phone loses its connection on the job page: the app's service worker has kept the page,
+// "I am on my way" is saved on the phone (not sent), and sent exactly once when the phone is back online.
+// The connection is cut the way the page sees it (the browser's online flag and its events); the service
+// worker and the server are real.
+function setOnline(online) {
+    Object.defineProperty(navigator, "onLine", { configurable: true, get: () => online });
+    window.dispatchEvent(new Event(online ? "online" : "offline"));
+}
+
+registry.category("web_tour.tours").add("crowd_offline_queue_tour", {
+    steps: () => [
+        {
+            trigger: ".o_crowd_job .o_crowd_en_route",
+            content: "the job page, online: the app's service worker takes control of it",
+            async run() {
+                const registration = await navigator.serviceWorker.ready;
+                if (!registration.active) {
+                    throw new Error("the service worker is not active");
+                }
+                if (!navigator.serviceWorker.controller) {
+                    await new Promise((resolve) =>
+                        navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true })
+                    );
+                }
+                window.location.reload(); // this time through the service worker, which keeps the page
+            },
+        },
+        {
+            trigger: ".o_crowd_job .o_crowd_en_route",
+            content: "the page is kept for offline reading; the connection drops",
+            async run() {
+                const cache = await caches.open("crowd-expert-v1");
+                if (!(await cache.match(window.location.href, { ignoreSearch: true }))) {
+                    throw new Error("the job page was not kept for offline reading");
+                }
+                setOnline(false);
+            },
+        },
+        { trigger: ".o_crowd_offline_banner:not(.d-none) .o_crowd_offline_text:contains(You are offline)" },
+        { trigger: ".o_crowd_job input[name=eta_minutes]", run: "edit 15" },
+        { trigger: ".o_crowd_job .o_crowd_en_route", run: "click" },
+        {
+            trigger: ".o_crowd_offline_banner .o_crowd_offline_text:contains(Saved on this phone)",
+            content: "saved on the phone, not sent: the page still offers to go",
+            run() {
+                const queue = JSON.parse(localStorage.getItem("crowd_offline_queue") || "[]");
+                if (queue.length !== 1 || queue[0].action !== "en_route" || queue[0].values.eta_minutes !== "15") {
+                    throw new Error(`unexpected queue: ${JSON.stringify(queue)}`);
+                }
+                if (!document.querySelector(".o_crowd_job .o_crowd_en_route")) {
+                    throw new Error("the form was sent while offline");
+                }
+                setOnline(true);
+            },
+        },
+        { trigger: ".o_crowd_job_state:contains(En Route)", content: "sent when back online; the page is reloaded" },
+        {
+            trigger: ".o_crowd_offline_notices li:contains(what you did offline reached us)",
+            run() {
+                if (JSON.parse(localStorage.getItem("crowd_offline_queue") || "[]").length) {
+                    throw new Error("the action is still queued");
+                }
+            },
+        },
+    ],
+});
