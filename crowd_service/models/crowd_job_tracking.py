@@ -12,12 +12,15 @@ The job's side of the offline replay (``action_replay_offline``) lives here too:
 ``crowd.job`` for the phone.
 """
 
+import base64
+import binascii
 import time
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, consteq
+from odoo.tools.mimetypes import guess_mimetype
 from odoo.tools.misc import format_datetime
 
 from crowd_dispatch.geo import eta_minutes, geodesic_km
@@ -27,6 +30,9 @@ from .crowd_job_replay import KEY_PATTERN, MAX_VALUE_TEXT, REPLAY_ACTIONS
 # the server keeps at most one position per expert in this many seconds (the phone sends every 30 s at most)
 POSITION_MIN_INTERVAL_S = 25
 # the tracking page's bus notification type and subchannel
+# photos of a report made offline, sent with its replay (base64 in the JSON body, under the proxy's limit)
+MAX_OFFLINE_PHOTOS = 4
+MAX_OFFLINE_PHOTO_BYTES = 5 * 1024 * 1024
 TRACKING_NOTIFICATION = "crowd_tracking"
 TRACKING_SUBCHANNEL = "tracking"
 # the expert's own decision and their phone's reports: written by the system only
@@ -171,11 +177,13 @@ class CrowdJob(models.Model):
         self.invalidate_recordset(["write_date"])
         return self.write_date.isoformat() if self.write_date else ""
 
-    def action_replay_offline(self, key, action, values, seen_state, seen_version, queued_at=None):
+    def action_replay_offline(self, key, action, values, seen_state, seen_version, queued_at=None, photos=None):
         """Run ``action`` (en_route, check_in, report, complete) with ``values`` made offline on the expert's
         phone, exactly once per ``key``, and only if the job is still as the phone saw it (``seen_state``,
-        ``seen_version``). Returns ``{"result": "applied"|"refused", "message", "duplicate", "state",
-        "version"}``; a refused action changed nothing."""
+        ``seen_version``). A report may bring ``photos``: ``[{"name", "data" (base64)}]``, at most
+        MAX_OFFLINE_PHOTOS of MAX_OFFLINE_PHOTO_BYTES each, attached only when the report is applied.
+        Returns ``{"result": "applied"|"refused", "message", "duplicate", "state", "version"}``; a refused
+        action changed nothing."""
         self.ensure_one()
         # read access first: a foreign or unknown job answers like one that does not exist
         self.check_access("read")
@@ -190,6 +198,7 @@ class CrowdJob(models.Model):
             for value in values.values()
         ):
             raise ValidationError(self.env._("The offline action's values are short texts and numbers."))
+        files = self._crowd_replay_photos(action, photos)
         if not isinstance(seen_state, str) or not isinstance(seen_version, str):
             raise ValidationError(self.env._("The offline action says which state and version of the job it saw."))
         queued = None
@@ -243,7 +252,7 @@ class CrowdJob(models.Model):
         else:
             try:
                 with self.env.cr.savepoint():
-                    self._crowd_replay_run(action, values)
+                    self._crowd_replay_run(action, values, files)
                 result, message = "applied", False
             except (UserError, ValidationError, AccessError) as exc:
                 result, message = "refused", exc.args[0]
@@ -262,15 +271,49 @@ class CrowdJob(models.Model):
             )
         return self._crowd_replay_answer(replay)
 
-    def _crowd_replay_run(self, action, values):
-        """The ONE checked job method of an offline action, with the values the phone queued."""
+    def _crowd_replay_photos(self, action, photos):
+        """The checked photos of an offline report: ``[(name, bytes)]``. Raises on anything else."""
+        if not photos:
+            return []
+        if action != "report":
+            raise ValidationError(self.env._("Only a report sent from the phone brings photos."))
+        if not isinstance(photos, list) or len(photos) > MAX_OFFLINE_PHOTOS:
+            raise ValidationError(self.env._("A report made offline brings at most %s photos.", MAX_OFFLINE_PHOTOS))
+        files = []
+        for photo in photos:
+            name, data = (photo.get("name"), photo.get("data")) if isinstance(photo, dict) else (None, None)
+            if not isinstance(name, str) or not name.strip() or not isinstance(data, str):
+                raise ValidationError(self.env._("Each photo of an offline report has a name and its content."))
+            if len(data) > (MAX_OFFLINE_PHOTO_BYTES * 4) // 3 + 4:
+                raise ValidationError(
+                    self.env._("%s is larger than 5 MB: add it once you are back online.", name[:200])
+                )
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError(self.env._("%s could not be read.", name[:200])) from None
+            if not raw:
+                raise ValidationError(self.env._("%s could not be read.", name[:200]))
+            files.append((name.strip()[:200], raw))
+        return files
+
+    def _crowd_replay_run(self, action, values, files=()):
+        """The ONE checked job method of an offline action, with the values (and a report's photos) the phone
+        queued."""
         if action == "en_route":
             return self.action_en_route(values.get("eta_minutes"))
         if action == "check_in":
             return self.action_check_in(values.get("latitude"), values.get("longitude"))
         if action == "report":
             notes = values.get("notes")
-            return self.action_report(notes.strip() if isinstance(notes, str) else notes)
+            # sudo: the user's own unlinked uploads, as the online form makes them; action_report checks their
+            # owner and type (the bytes, not the name) before linking them
+            uploads = (
+                self.env["ir.attachment"]
+                .sudo()
+                .create([{"name": name, "raw": raw, "mimetype": guess_mimetype(raw)} for name, raw in files])
+            )
+            return self.action_report(notes.strip() if isinstance(notes, str) else notes, attachment_ids=uploads.ids)
         resolution = values.get("resolution")
         return self.action_complete(resolution.strip() or None if isinstance(resolution, str) else resolution)
 

@@ -49,13 +49,13 @@ class CrowdLivePortal(CrowdServicePortal):
     # ------------------------------------------------------------------ offline replay
     @http.route(["/my/crowd/replay"], type="json", auth="user", methods=["POST"])
     def portal_crowd_replay(self, job_id=None, key=None, action=None, values=None, seen_state=None,
-                            seen_version=None, queued_at=None, **kw):  # fmt: skip
+                            seen_version=None, queued_at=None, photos=None, **kw):  # fmt: skip
         job_id = self._crowd_int(job_id)
         if not isinstance(job_id, int):
             raise NotFound()
         job = self._crowd_as_user(self._crowd_check("crowd.job", job_id))
         result, error = self._crowd_call(
-            job.action_replay_offline, key, action, values, seen_state, seen_version, queued_at
+            job.action_replay_offline, key, action, values, seen_state, seen_version, queued_at, photos=photos
         )
         return {"result": "refused", "message": error, "duplicate": False} if error else result
 

@@ -1,6 +1,7 @@
 """Live tracking (the expert's position, the customer's live ETA through the bus) and the offline replay of
 visit actions (exactly once per idempotency key, refused when the job changed)."""
 
+import base64
 import json
 from unittest.mock import patch
 
@@ -18,6 +19,12 @@ from crowd_dispatch.geo import eta_minutes, geodesic_km
 
 SITE = (46.9480, 7.4474)
 ON_THE_WAY = (46.9900, 7.4474)  # about 4.7 km north of the site
+
+
+# a 1×1 PNG
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 class CrowdLiveCommon(HttpCase):
@@ -275,7 +282,7 @@ class TestCrowdLiveWebsocket(WebsocketCase, CrowdLiveCommon):
 
 @tagged("post_install", "-at_install", "crowd_live")
 class TestCrowdOfflineReplay(CrowdLiveCommon):
-    def _replay(self, job, key, action="check_in", values=None, seen=None, queued_at="2026-01-05 10:00:00"):
+    def _replay(self, job, key, action="check_in", values=None, seen=None, queued_at="2026-01-05 10:00:00", **kw):
         job.invalidate_recordset()
         seen_state, seen_version = seen or (job.state, job.sudo()._crowd_version())
         return self._json(
@@ -287,7 +294,47 @@ class TestCrowdOfflineReplay(CrowdLiveCommon):
             seen_state=seen_state,
             seen_version=seen_version,
             queued_at=queued_at,
+            **kw,
         )
+
+    def test_report_photos_replayed_once(self):
+        """A report made offline brings its photos; replayed twice, they are attached once. Bad photos are
+        refused with a clear message and change nothing."""
+        job = self.job.with_user(self.expert_user)
+        job.action_en_route(20)
+        job.action_check_in(*SITE)
+        seen = (self.job.state, self.job.sudo()._crowd_version())
+        self.authenticate("live_expert", "live_expert")
+        png = base64.b64encode(PNG_1PX).decode()
+        photos = [{"name": "belt.png", "data": png}, {"name": "panel.png", "data": png}]
+        Replay = self.env["crowd.job.replay"]
+
+        def refused(key, action="report", **kw):
+            answer = self._replay(self.job, key, action, {"notes": "Belt"}, seen, **kw)["result"]
+            self.assertEqual(answer["result"], "refused", answer)
+            return answer["message"]
+
+        # bad input: an error before anything is stored
+        self.assertIn("only a report", refused("photocheckin0001", action="check_in", photos=photos).lower())
+        self.assertIn("at most 4 photos", refused("photomany0000001", photos=photos * 3))
+        self.assertIn("could not be read", refused("photobad00000001", photos=[{"name": "x.png", "data": "%%%"}]))
+        self.assertIn("name and its content", refused("photononame00001", photos=[{"data": png}]))
+        self.assertIn(
+            "larger than 5 MB", refused("photobig00000001", photos=[{"name": "big.png", "data": "A" * 7_000_100}])
+        )
+        self.assertFalse(Replay.search([("key", "like", "photo%")]), "nothing stored for bad input")
+        # a text file is not a photo: the report is refused (stored as such), nothing attached
+        text = base64.b64encode(b"not a photo at all").decode()
+        self.assertIn("not a photo or a PDF", refused("phototext0000001", photos=[{"name": "notes.png", "data": text}]))
+        self.assertFalse(self.job.report)
+        self.assertFalse(self.env["ir.attachment"].search([("name", "=", "notes.png")]))
+        # the real report, twice: two photos attached once
+        for duplicate in (False, True):
+            answer = self._replay(self.job, "photook00000001", "report", {"notes": "Belt changed"}, seen, photos=photos)
+            self.assertEqual((answer["result"]["result"], answer["result"]["duplicate"]), ("applied", duplicate))
+        self.job.invalidate_recordset()
+        self.assertEqual(sorted(self.job.report_attachment_ids.mapped("name")), ["belt.png", "panel.png"])
+        self.assertEqual(self.env["ir.attachment"].search_count([("name", "in", ["belt.png", "panel.png"])]), 2)
 
     def test_check_in_replayed_twice_changes_the_job_once(self):
         self.job.with_user(self.expert_user).action_en_route(20)
@@ -463,3 +510,18 @@ class TestCrowdLiveTour(CrowdLiveCommon):
         self.assertEqual(len(replays), 1, "sent exactly once")
         self.assertEqual((replays.action, replays.result, replays.user_id), ("en_route", "applied", self.expert_user))
         self.assertAlmostEqual((job.eta_at - replays.queued_at).total_seconds() / 60, 15, delta=1)
+
+    def test_offline_report_brings_its_photo(self):
+        """A report written offline on site with a photo: both reach the job once back online."""
+        job = self._assigned_job("Conveyor noisy offline")
+        job.with_user(self.expert_user).action_en_route(10)
+        job.with_user(self.expert_user).action_check_in(*SITE)
+        self.start_tour(f"/my/jobs/{job.id}", "crowd_offline_report_tour", login="live_expert")
+        job.invalidate_recordset()
+        self.assertIn("Bearing replaced", job.report)
+        self.assertEqual(job.report_attachment_ids.mapped("name"), ["bearing.png"])
+        photo = job.report_attachment_ids.sudo()
+        self.assertEqual((photo.mimetype, photo.res_model, photo.res_id), ("image/png", "crowd.job", job.id))
+        self.assertEqual(photo.create_uid, self.expert_user)
+        replay = self.env["crowd.job.replay"].search([("job_id", "=", job.id)])
+        self.assertEqual((replay.action, replay.result), ("report", "applied"))

@@ -15,6 +15,12 @@ const MIN_INTERVAL_MS = 30 * 1000;
 const MIN_MOVE_M = 100;
 const HEARTBEAT_MS = 2 * 60 * 1000;
 const ACTION_URL = /^\/my\/jobs\/(\d+)\/(en_route|check_in|report|complete)$/;
+// a report's photos made offline are kept in IndexedDB (files, not text) and sent with its replay; the
+// server takes at most 4 of 5 MB each (crowd.job MAX_OFFLINE_PHOTOS, MAX_OFFLINE_PHOTO_BYTES)
+const PHOTO_DB = "crowd_offline";
+const PHOTO_STORE = "photos";
+const MAX_PHOTOS = 4;
+const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
 
 function readJSON(storage, key, fallback) {
     try {
@@ -90,6 +96,52 @@ function refreshBanner() {
     }
 }
 
+// ---------------------------------------------------------------- photos kept offline
+function openPhotoDb() {
+    return new Promise((resolve, reject) => {
+        const opening = indexedDB.open(PHOTO_DB, 1);
+        opening.onupgradeneeded = () => opening.result.createObjectStore(PHOTO_STORE);
+        opening.onsuccess = () => resolve(opening.result);
+        opening.onerror = () => reject(opening.error);
+    });
+}
+
+async function withPhotoStore(mode, use) {
+    const db = await openPhotoDb();
+    try {
+        return await new Promise((resolve, reject) => {
+            const transaction = db.transaction(PHOTO_STORE, mode);
+            const request = use(transaction.objectStore(PHOTO_STORE));
+            transaction.oncomplete = () => resolve(request.result);
+            transaction.onerror = () => reject(transaction.error);
+            transaction.onabort = () => reject(transaction.error);
+        });
+    } finally {
+        db.close();
+    }
+}
+
+export const savePhotos = (key, photos) => withPhotoStore("readwrite", (store) => store.put(photos, key));
+export const loadPhotos = (key) => withPhotoStore("readonly", (store) => store.get(key));
+const dropPhotos = (key) => withPhotoStore("readwrite", (store) => store.delete(key)).catch(() => undefined);
+
+function toBase64(blob) {
+    return new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(blob);
+    });
+}
+
+async function photosToSend(item) {
+    if (!item.photo_count) {
+        return [];
+    }
+    const kept = (await loadPhotos(item.key).catch(() => null)) || [];
+    return Promise.all(kept.map(async (photo) => ({ name: photo.name, data: await toBase64(photo.blob) })));
+}
+
 // ---------------------------------------------------------------- offline queue
 export function queueAction(form, match) {
     const live = document.querySelector(".o_crowd_live_job");
@@ -97,18 +149,18 @@ export function queueAction(form, match) {
         return false;
     }
     const values = {};
-    let photos = false;
+    const files = [];
     for (const [name, value] of new FormData(form).entries()) {
         if (typeof value === "string") {
             if (name !== "csrf_token") {
                 values[name] = value;
             }
         } else if (value && value.size) {
-            photos = true;
+            files.push(value);
         }
     }
-    const queue = readJSON(localStorage, QUEUE_KEY, []);
-    queue.push({
+    const photos = files.filter((file) => file.size <= MAX_PHOTO_BYTES).slice(0, MAX_PHOTOS);
+    const item = {
         key: newKey(),
         job_id: Number(match[1]),
         action: match[2],
@@ -116,11 +168,30 @@ export function queueAction(form, match) {
         seen_state: live.dataset.state,
         seen_version: live.dataset.version,
         queued_at: serverTime(new Date()),
-    });
+        photo_count: photos.length,
+    };
+    const queue = readJSON(localStorage, QUEUE_KEY, []);
+    queue.push(item);
     writeJSON(localStorage, QUEUE_KEY, queue);
-    showBanner(
-        [text(".o_crowd_text_queued"), photos ? text(".o_crowd_text_photos") : ""].filter(Boolean).join(" ")
-    );
+    const notice = (left) =>
+        [text(".o_crowd_text_queued"), left ? text(".o_crowd_text_photos") : ""].filter(Boolean).join(" ");
+    showBanner(notice(photos.length < files.length));
+    if (photos.length) {
+        savePhotos(
+            item.key,
+            photos.map((file) => ({ name: file.name, blob: file }))
+        ).catch(() => {
+            // this phone keeps no files offline: the report goes without them
+            const later = readJSON(localStorage, QUEUE_KEY, []);
+            for (const other of later) {
+                if (other.key === item.key) {
+                    other.photo_count = 0;
+                }
+            }
+            writeJSON(localStorage, QUEUE_KEY, later);
+            showBanner(notice(true));
+        });
+    }
     return true;
 }
 
@@ -139,7 +210,13 @@ export async function replayQueue() {
             const item = queue[0];
             let answer;
             try {
-                answer = await rpc("/my/crowd/replay", item, { silent: true });
+                const { key, job_id, action, values, seen_state, seen_version, queued_at } = item;
+                const photos = await photosToSend(item);
+                answer = await rpc(
+                    "/my/crowd/replay",
+                    { key, job_id, action, values, seen_state, seen_version, queued_at, photos },
+                    { silent: true }
+                );
             } catch (error) {
                 if (error instanceof ConnectionLostError) {
                     break; // still offline: the action stays queued
@@ -147,6 +224,9 @@ export async function replayQueue() {
                 answer = { result: "refused", message: error.data?.message || error.message };
             }
             queue = readJSON(localStorage, QUEUE_KEY, []).filter((other) => other.key !== item.key);
+            if (item.photo_count) {
+                await dropPhotos(item.key);
+            }
             if (answer.result === "applied") {
                 applied = true;
                 // the actions queued after this one, on the job as it was, continue from the new version

@@ -111,3 +111,71 @@ registry.category("web_tour.tours").add("crowd_offline_queue_tour", {
         },
     ],
 });
+
+// A report with a photo, written offline on site: the text is queued, the photo kept on the phone (IndexedDB),
+// and both sent together once back online.
+// a 1×1 PNG, as the phone's camera would give a file
+const PNG_1PX =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+registry.category("web_tour.tours").add("crowd_offline_report_tour", {
+    steps: () => [
+        {
+            trigger: ".o_crowd_report_form textarea[name=notes]",
+            content: "on site; the connection drops",
+            run() {
+                setOnline(false);
+            },
+        },
+        { trigger: ".o_crowd_offline_banner:not(.d-none) .o_crowd_offline_text:contains(You are offline)" },
+        { trigger: ".o_crowd_report_form textarea[name=notes]", run: "edit Bearing replaced, belt tensioned" },
+        {
+            trigger: ".o_crowd_report_form input[name=photos]",
+            content: "a photo from the camera",
+            run() {
+                const bytes = Uint8Array.from(atob(PNG_1PX), (c) => c.charCodeAt(0));
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([bytes], "bearing.png", { type: "image/png" }));
+                document.querySelector(".o_crowd_report_form input[name=photos]").files = transfer.files;
+            },
+        },
+        { trigger: ".o_crowd_report_form button[type=submit]", run: "click" },
+        {
+            trigger: ".o_crowd_offline_banner .o_crowd_offline_text:contains(Saved on this phone)",
+            content: "the text queued, the photo kept on the phone",
+            async run() {
+                const queue = JSON.parse(localStorage.getItem("crowd_offline_queue") || "[]");
+                if (queue.length !== 1 || queue[0].action !== "report" || queue[0].photo_count !== 1) {
+                    throw new Error(`unexpected queue: ${JSON.stringify(queue)}`);
+                }
+                if (this.anchor.textContent.includes("could not be kept")) {
+                    throw new Error("the photo was not kept");
+                }
+                // the photo is written to IndexedDB asynchronously: wait until it is there
+                const db = await new Promise((resolve, reject) => {
+                    const opening = indexedDB.open("crowd_offline", 1);
+                    opening.onsuccess = () => resolve(opening.result);
+                    opening.onerror = () => reject(opening.error);
+                });
+                for (let attempt = 0; attempt < 50; attempt++) {
+                    const kept = await new Promise((resolve) => {
+                        const request = db.transaction("photos").objectStore("photos").get(queue[0].key);
+                        request.onsuccess = () => resolve(request.result);
+                        request.onerror = () => resolve(null);
+                    });
+                    if (kept?.length === 1 && kept[0].name === "bearing.png") {
+                        break;
+                    }
+                    if (attempt === 49) {
+                        throw new Error("the photo is not kept on the phone");
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                db.close();
+                setOnline(true);
+            },
+        },
+        { trigger: ".o_crowd_report:contains(Bearing replaced) li:contains(bearing.png)", content: "sent with its photo" },
+        { trigger: ".o_crowd_offline_notices li:contains(what you did offline reached us)" },
+    ],
+});
