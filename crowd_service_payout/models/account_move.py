@@ -42,10 +42,15 @@ class AccountMove(models.Model):
         # A move reset to draft released its records; posting it again takes them back, unless
         # they went on another move meanwhile: a payout or a visit is never on two.
         for line in self.invoice_line_ids:
-            for origin in (line.crowd_payout_origin_id, line.crowd_charge_origin_id):
+            for origin in (line.crowd_payout_origin_id, line.crowd_charge_origin_ids):
                 if origin:
                     origin.sudo()._take_back(line)  # sudo: consistency check on the line's origin
-        return super()._post(soft=soft)
+        posted = super()._post(soft=soft)
+        # sudo: the visits follow the credit notes, whoever posts them
+        self.env["crowd.customer.charge"].sudo()._release_credited_lines(
+            posted.filtered(lambda m: m.move_type == "out_refund" and m.reversed_entry_id)
+        )
+        return posted
 
     def button_draft(self):
         res = super().button_draft()
