@@ -158,8 +158,8 @@ class TestCustomerCharges(CrowdInvoiceCommon):
         lift_visit = self._visit(self.expert_partner, self.equipment_lift)
         self.assertRecordValues(lift_visit, [{"package_id": self.package_specialist_lift.id, "coverage": "contract"}])
         self.assertEqual(lift_visit.contract_id, lift_contract)
-        # another customer's contract covers nothing here
-        (on_equipment | on_category | lift_contract).partner_id = self.other_customer
+        # another customer's contract covers nothing here (on a category: on the equipment, refused)
+        (on_category | lift_contract).partner_id = self.other_customer
         self.assertEqual(self._visit(self.expert_partner, self.equipment_lift).coverage, "none")
 
     def test_contract_bad_input(self):
@@ -182,6 +182,32 @@ class TestCustomerCharges(CrowdInvoiceCommon):
                     "date_end": "2026-01-01",
                 }
             )
+        # another customer's contract on the equipment: refused, whoever's contact is named
+        for partner in (
+            self.other_customer,
+            self.env["res.partner"].create({"name": "Sud desk", "parent_id": self.other_customer.id}),
+        ):
+            with self.assertRaisesRegex(ValidationError, "belongs to Hospital Nord"), mute_logger("odoo.sql_db"):
+                self.Contract.create(
+                    {
+                        "name": "Not theirs",
+                        "partner_id": partner.id,
+                        "equipment_id": self.equipment_router.id,
+                        "date_start": "2026-01-01",
+                        "date_end": "2026-12-31",
+                    }
+                )
+        contract = self.Contract.create(
+            {
+                "name": "Theirs",
+                "partner_id": self.customer.id,
+                "equipment_id": self.equipment_router.id,
+                "date_start": "2026-01-01",
+                "date_end": "2026-12-31",
+            }
+        )
+        with self.assertRaisesRegex(ValidationError, "belongs to Hospital Nord"), mute_logger("odoo.sql_db"):
+            contract.partner_id = self.other_customer
         form = Form(self.Contract)
         form.name = "From the equipment"
         form.equipment_id = self.equipment_router
