@@ -423,6 +423,13 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         self.assertIn("no charge: Under warranty until", covered.move_line_id.name)
         self.assertEqual((c1 | c2 | dearer | covered).mapped("amount"), [150.0, 150.0, 170.0, 0.0])
         self.assertAlmostEqual(invoice.amount_untaxed, 470.0)
+        # the margin per visit reads each visit's own revenue, not its share of a line
+        self.env.flush_all()
+        margin = self.env["crowd.margin.report"].search([("job_id", "in", (c1 | c2 | dearer | covered).job_id.ids)])
+        self.assertEqual(
+            {m.job_id: m.revenue for m in margin},
+            {c1.job_id: 150.0, c2.job_id: 150.0, dearer.job_id: 170.0, covered.job_id: 0.0},
+        )
         # a draft invoice releases the visits of its lines, and takes them back when posted again
         invoice.button_draft()
         self.assertFalse(line.crowd_charge_ids)
