@@ -436,6 +436,15 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         invoice.action_post()
         self.assertEqual(line.crowd_charge_ids, c1 | c2)
         self.assertEqual((c1 | c2).mapped("state"), ["invoiced"] * 2)
+        # in draft, the quantity of a line stays its number of visits (a price may change)
+        invoice.button_draft()
+        line.quantity = 1.0
+        with self.assertRaisesRegex(UserError, "invoices 2 visits: its quantity must stay 2"):
+            invoice.action_post()
+        line.write({"quantity": 2.0, "price_unit": 140.0})
+        invoice.action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(line.crowd_charge_ids, c1 | c2)
 
     def _credit_note(self, invoice, keep):
         """A posted credit note of ``invoice`` with only its lines ``keep``, which ``keep`` may edit."""
