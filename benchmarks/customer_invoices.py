@@ -11,8 +11,10 @@ with the company's sales tax, and a service contract covering one customer's equ
 charges are made by the completion code itself (``crowd.customer.charge._create_for_jobs``: package,
 price, warranty and contract coverage). Then times
 ``crowd.customer.charge._create_invoices()``: locking, grouping per customer and month, one invoice
-line per visit with the product's taxes, linking each visit to its line, and (with --post) posting the
-invoices. Everything is rolled back at the end unless --keep. The last line printed is JSON.
+line per product, package, price and no-charge reason (quantity = visits) with the product's taxes,
+linking each visit to its line, and (with --post) posting the invoices. All visits share one package
+and price here: one line per invoice (two when a customer has visits at no charge and charged ones).
+Everything is rolled back at the end unless --keep. The last line printed is JSON.
 Target (issue 13): 10,000 completed visits to posted customer invoices in under a minute.
 """
 

@@ -1,4 +1,6 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
 from .maintenance_request import CHARGE_READERS, PAYOUT_READERS
 
@@ -42,10 +44,26 @@ class AccountMove(models.Model):
         # A move reset to draft released its records; posting it again takes them back, unless
         # they went on another move meanwhile: a payout or a visit is never on two.
         for line in self.invoice_line_ids:
-            for origin in (line.crowd_payout_origin_id, line.crowd_charge_origin_id):
+            visits = line.sudo().crowd_charge_origin_ids  # sudo: counted only
+            if visits and float_compare(line.quantity, len(visits), precision_digits=6):
+                # a lower quantity would leave visits invoiced that nobody billed
+                raise UserError(
+                    self.env._(
+                        "Line “%(line)s” invoices %(count)s visits: its quantity must stay %(count)s. Change its "
+                        "price instead, or remove the line to invoice its visits again.",
+                        line=(line.name or "").split("\n")[0],
+                        count=len(visits),
+                    )
+                )
+            for origin in (line.crowd_payout_origin_id, line.crowd_charge_origin_ids):
                 if origin:
                     origin.sudo()._take_back(line)  # sudo: consistency check on the line's origin
-        return super()._post(soft=soft)
+        posted = super()._post(soft=soft)
+        # sudo: the visits follow the credit notes, whoever posts them
+        self.env["crowd.customer.charge"].sudo()._release_credited_lines(
+            posted.filtered(lambda m: m.move_type == "out_refund" and m.reversed_entry_id)
+        )
+        return posted
 
     def button_draft(self):
         res = super().button_draft()

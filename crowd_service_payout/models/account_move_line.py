@@ -1,7 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-ORIGIN_FIELDS = ("crowd_payout_origin_id", "crowd_charge_origin_id")
+from .maintenance_request import CHARGE_READERS
+
+ORIGIN_FIELDS = ("crowd_payout_origin_id", "crowd_charge_origin_ids")
 
 
 class AccountMoveLine(models.Model):
@@ -10,8 +12,20 @@ class AccountMoveLine(models.Model):
     crowd_payout_origin_id = fields.Many2one(
         "crowd.payout", string="Crowd Payout", readonly=True, copy=False, index="btree_not_null"
     )
-    crowd_charge_origin_id = fields.Many2one(
-        "crowd.customer.charge", string="Crowd Visit", readonly=True, copy=False, index="btree_not_null"
+    # The visits a customer invoice line was made for (like visits share a line): kept when the
+    # invoice is reset to draft, which releases them, so that posting it again takes them back.
+    crowd_charge_origin_ids = fields.Many2many(
+        "crowd.customer.charge",
+        "account_move_line_crowd_charge_origin_rel",
+        "line_id",
+        "charge_id",
+        string="Crowd Visits Invoiced",
+        readonly=True,
+        copy=False,
+    )
+    # The visits invoiced by this line now (their many2one move_line_id).
+    crowd_charge_ids = fields.One2many(
+        "crowd.customer.charge", "move_line_id", string="Crowd Visits", readonly=True, groups=CHARGE_READERS
     )
 
     @api.model_create_multi

@@ -46,7 +46,7 @@ class CrowdCustomerCharge(models.Model):
     _move_ready_state = "to_invoice"
     _move_done_state = "invoiced"
     _move_partner_field = "partner_id"
-    _move_origin_field = "crowd_charge_origin_id"
+    _move_origin_field = "crowd_charge_origin_ids"
     _move_auto_post_field = "crowd_invoice_auto_post"
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default="/", index="trigram")
@@ -297,20 +297,66 @@ class CrowdCustomerCharge(models.Model):
             raise UserError(self.env._("A visit is invoiced by the company of its job only."))
         return self._prepare_move_common(journal, self.env._("Crowd visits"))
 
-    def _prepare_account_move_line(self):
-        """Invoice line of this visit, as sale.order.line's: the product gives the income account
-        and the customer taxes; a covered visit is a line at 0 that says why."""
+    def _line_analytic(self):
         self.ensure_one()
-        job = self.job_id
-        name = f"{job.request_id.name} – {job.name} – {fields.Date.to_string(self.date)}"
-        if self.no_charge_reason:
-            name = self.env._("%(name)s – no charge: %(reason)s", name=name, reason=self.no_charge_reason)
-        return self._prepare_move_line_common(
-            self.product_id,
-            name,
-            self.amount,
-            analytic=job.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id,
-        )
+        return self.job_id.equipment_id.crowd_analytic_account_id or self.company_id.crowd_payout_analytic_account_id
+
+    def _line_key(self):
+        """What visits sharing an invoice line have in common: the product (so its taxes), the
+        package, the price charged, the reason for no charge and the analytic account."""
+        self.ensure_one()
+        return (self.product_id, self.package_id, self.amount, self.no_charge_reason or "", self._line_analytic())
+
+    def _line_groups(self):
+        """Like visits share one invoice line, their number as its quantity (as a sale order
+        invoices a product once per price): the invoice stays readable, and posting it costs a
+        line per kind of visit, not per visit."""
+        return list(self.grouped(lambda c: c._line_key()).values())
+
+    def _prepare_account_move_line(self):
+        """Invoice line of these like visits (``_line_groups``), as sale.order.line's: the product
+        gives the income account and the customer taxes, the quantity is the number of visits; a
+        covered visit is a line at 0 that says why. The line's label names the visits: the customer
+        sees on the invoice which ones were billed."""
+        charges = self.sorted(lambda c: (c.date, c.id))
+        first = charges[0]
+        if len(charges) == 1:
+            job = first.job_id
+            name = f"{job.request_id.name} – {job.name} – {fields.Date.to_string(first.date)}"
+        else:
+            first_day, last_day = fields.Date.to_string(first.date), fields.Date.to_string(charges[-1].date)
+            name = self.env._(
+                "%(what)s – %(count)s visits from %(first)s to %(last)s",
+                what=first.package_id.name or first.product_id.display_name,
+                count=len(charges),
+                first=first_day,
+                last=last_day,
+            )
+        if first.no_charge_reason:
+            name = self.env._("%(name)s – no charge: %(reason)s", name=name, reason=first.no_charge_reason)
+        if len(charges) > 1:
+            name = self.env._("%(name)s\nVisits: %(jobs)s", name=name, jobs=", ".join(charges.job_id.mapped("name")))
+        return charges._prepare_move_line_common(first.product_id, name, first.amount, analytic=first._line_analytic())
+
+    @api.model
+    def _release_credited_lines(self, refunds):
+        """The visits of each invoice line that posted credit notes of its invoice (``refunds``)
+        credit in full are released, to invoice again. A line is credited in full by a credit note
+        line of the same product and label, for at least its quantity and its amount; a partial
+        credit (fewer visits, a lower price) releases nothing, since it does not say which visits
+        it is for: credit the whole line, then invoice again the visits still due."""
+        for refund in refunds.sudo():  # sudo: the visits follow their invoice, whoever credits it
+            credits = refund.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+            for line in refund.reversed_entry_id.invoice_line_ids.filtered("crowd_charge_ids"):
+                credited = credits.filtered(
+                    lambda c, line=line: c.product_id == line.product_id
+                    and c.name == line.name
+                    and c.currency_id == line.currency_id
+                    and c.quantity >= line.quantity
+                    and c.currency_id.compare_amounts(c.price_subtotal, line.price_subtotal) >= 0
+                )
+                if credited:
+                    line.crowd_charge_ids._release_from_move()
 
     def _move_log_body(self):
         return self.env._("Invoice of %(count)s crowd visits.", count=len(self))
@@ -320,7 +366,8 @@ class CrowdCustomerCharge(models.Model):
 
     def _create_invoices(self, post=None):
         """Group the visits of self that are to invoice per company, customer, currency and month
-        into customer invoices, one line per visit, and mark them invoiced (see ``_create_moves``)."""
+        into customer invoices, one line per kind of visit (``_line_groups``), and mark them invoiced
+        (see ``_create_moves``)."""
         return self._create_moves(post=post)
 
     @api.model

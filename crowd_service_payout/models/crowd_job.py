@@ -185,31 +185,47 @@ class CrowdJob(models.Model):
 
         sent = [v for v in vals_list if not over(v)]
         held = [v for v in vals_list if over(v)]
-        if held and not sent:
-            self._crowd_ask_pay_approval(max(v["expected_pay"] for v in held), now)
+        if held:
+            # all held: the job waits for the approval; some held (a broadcast round, where pay differs
+            # per expert): the others go out, and the dispatcher is asked all the same, never silently
+            experts = self.env["res.partner"].browse([v["expert_id"] for v in held]) if sent else None
+            self._crowd_ask_pay_approval(max(v["expected_pay"] for v in held), now, held_experts=experts)
         return sent
 
-    def _crowd_ask_pay_approval(self, amount, now):
-        """System: the next offers would pay ``amount`` (above the ceiling): hold them and ask a dispatcher."""
+    def _crowd_ask_pay_approval(self, amount, now, held_experts=None):
+        """System: the next offers would pay ``amount`` (above the ceiling): hold them and ask a
+        dispatcher. ``held_experts``: only the offers of these experts are held, the others of the
+        round went out (the job does not wait)."""
         self.ensure_one()
         job = self.sudo()  # sudo: the dispatch system writes the approval fields
-        job.write(
-            {
-                "wait_code": "pay_approval",
-                "wait_params": {"amount": amount, "ceiling": job.cost_ceiling},
-                "wait_until": False,
-                "waiting_expert_id": False,
-            }
-        )
+        if not held_experts:
+            job.write(
+                {
+                    "wait_code": "pay_approval",
+                    "wait_params": {"amount": amount, "ceiling": job.cost_ceiling},
+                    "wait_until": False,
+                    "waiting_expert_id": False,
+                }
+            )
         if job.pay_approval_state == "needed" and not job.currency_id.compare_amounts(job.pay_approval_amount, amount):
             return  # already asked for this amount
         job.write({"pay_approval_state": "needed", "pay_approval_amount": amount})
-        message = self.env._(
-            "The next offer would pay %(amount)s, above the cost ceiling of %(ceiling)s: it is held until a "
-            "dispatcher approves the pay (Approve Pay) or raises the ceiling.",
-            amount=formatLang(self.env, amount, currency_obj=job.currency_id),
-            ceiling=formatLang(self.env, job.cost_ceiling, currency_obj=job.currency_id),
-        )
+        if held_experts:
+            message = self.env._(
+                "Offers to %(experts)s were not sent: their pay, up to %(amount)s, passes the cost ceiling of "
+                "%(ceiling)s. The other offers of the round went out; approving the pay (Approve Pay) or "
+                "raising the ceiling lets the next rounds offer it.",
+                experts=", ".join(held_experts.sudo().mapped("name")),
+                amount=formatLang(self.env, amount, currency_obj=job.currency_id),
+                ceiling=formatLang(self.env, job.cost_ceiling, currency_obj=job.currency_id),
+            )
+        else:
+            message = self.env._(
+                "The next offer would pay %(amount)s, above the cost ceiling of %(ceiling)s: it is held until a "
+                "dispatcher approves the pay (Approve Pay) or raises the ceiling.",
+                amount=formatLang(self.env, amount, currency_obj=job.currency_id),
+                ceiling=formatLang(self.env, job.cost_ceiling, currency_obj=job.currency_id),
+            )
         job.message_post(body=message, subtype_xmlid="mail.mt_note")
         dispatcher = job.rule_id.dispatcher_id or job.company_id.crowd_manager_id
         if dispatcher:

@@ -12,8 +12,8 @@ CRON_CHUNK = 2000
 
 
 class CrowdMoveSource(models.AbstractModel):
-    """A crowd record that lands on one line of an account.move: a payout on a vendor bill, a
-    customer charge on a customer invoice. What the two share lives here:
+    """A crowd record that lands on a line of an account.move: a payout on a vendor bill (a line
+    each), a customer charge on a customer invoice (like visits share a line). What the two share lives here:
 
     - workflow fields (state, move link...) written by the action methods only, through
       ``_write_workflow()`` and a sentinel no JSON request can carry;
@@ -116,20 +116,27 @@ class CrowdMoveSource(models.AbstractModel):
             "currency_id": self.currency_id.id,
             "ref": self.env._("%(label)s %(period)s (%(first)s)", label=label, period=period, first=self[0].name),
             "invoice_origin": self.env._("%(label)s %(period)s", label=label, period=period),
-            "invoice_line_ids": [fields.Command.create(record._prepare_account_move_line()) for record in self],
+            "invoice_line_ids": [
+                fields.Command.create(group._prepare_account_move_line()) for group in self._line_groups()
+            ],
         }
 
+    def _line_groups(self):
+        """The records of one move, in groups that each make one line (``_prepare_account_move_line``
+        of the group): one line per record unless the model groups them."""
+        return list(self)
+
     def _prepare_move_line_common(self, product, name, price_unit, analytic=None):
-        """An invoice or bill line of this record: the product gives the account and, through the
-        move's fiscal position, the taxes."""
-        self.ensure_one()
+        """An invoice or bill line of these records (one unit each, at ``price_unit``): the product
+        gives the account and, through the move's fiscal position, the taxes."""
+        many = self.env["account.move.line"]._fields[self._move_origin_field].type == "many2many"
         vals = {
             "display_type": "product",
             "product_id": product.id,
             "name": name,
-            "quantity": 1.0,
+            "quantity": float(len(self)),
             "price_unit": price_unit,
-            self._move_origin_field: self.id,
+            self._move_origin_field: [fields.Command.set(self.ids)] if many else self.ensure_one().id,
         }
         if analytic:
             vals["analytic_distribution"] = {str(analytic.id): 100.0}
@@ -229,8 +236,9 @@ class CrowdMoveSource(models.AbstractModel):
 
     def _create_moves(self, post=None):
         """Group the ready records of self per company, partner, currency and month into moves, one
-        line per record, and mark them done. Returns the moves; ``post``: None posts as the
-        company's setting says, True or False always or never.
+        line per record or per group of like records (``_line_groups``), and mark them done.
+        Returns the moves; ``post``: None posts as the company's setting says, True or False always
+        or never.
 
         Safe against double clicks, retries and concurrent runs: the records are locked (SKIP
         LOCKED) and their state re-checked inside the lock."""
@@ -327,18 +335,17 @@ class CrowdMoveSource(models.AbstractModel):
         )._write_workflow({"state": self._move_done_state})
 
     def _take_back(self, line):
-        """A draft move that released this record is posted again: it takes the record back,
-        unless the record went on another move meanwhile (never on two)."""
-        self.ensure_one()
-        if self.move_line_id == line:
-            return
-        if self.state != self._move_ready_state or self.move_line_id:
+        """A draft move that released these records is posted again: its ``line`` takes them back,
+        unless one of them went on another move meanwhile (never on two)."""
+        records = self.filtered(lambda r: r.move_line_id != line)
+        elsewhere = records.filtered(lambda r: r.state != self._move_ready_state or r.move_line_id)[:1]
+        if elsewhere:
             raise UserError(
                 self.env._(
                     "Line “%(line)s” is for %(record)s, which is %(state)s elsewhere: remove the line before posting.",
                     line=line.name,
-                    record=self.name,
-                    state=dict(self._fields["state"]._description_selection(self.env))[self.state],
+                    record=elsewhere.name,
+                    state=dict(self._fields["state"]._description_selection(self.env))[elsewhere.state],
                 )
             )
-        self._write_workflow({"state": self._move_done_state, "move_line_id": line.id})
+        records._write_workflow({"state": self._move_done_state, "move_line_id": line.id})

@@ -72,6 +72,23 @@ class CrowdServiceContract(models.Model):
                     )
                 )
 
+    @api.constrains("partner_id", "equipment_id")
+    def _check_equipment_owner(self):
+        """A contract on an equipment is one of the equipment's customer: another customer's
+        contract would never cover its visits (they are invoiced to the owner)."""
+        for contract in self:
+            owner = contract.equipment_id.sudo().crowd_customer_id.commercial_partner_id  # sudo: compared only
+            if owner and owner != contract.partner_id.commercial_partner_id:
+                raise ValidationError(
+                    self.env._(
+                        "Contract %(name)s: equipment %(equipment)s belongs to %(owner)s, not to %(customer)s.",
+                        name=contract.name,
+                        equipment=contract.equipment_id.sudo().display_name,
+                        owner=owner.display_name,
+                        customer=contract.partner_id.display_name,
+                    )
+                )
+
     @api.onchange("equipment_id")
     def _onchange_equipment_id(self):
         if self.equipment_id.crowd_customer_id and not self.partner_id:

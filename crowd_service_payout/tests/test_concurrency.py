@@ -190,8 +190,10 @@ class TestInvoicingConcurrency(TwoRunsCase):
             self.assertEqual(set(charges.mapped("state")), {"invoiced"})
             self.assertEqual(charges.move_id.ids, all_moves)
             self.assertEqual(charges.move_id.move_type, "out_invoice")
-            lines = env["account.move.line"].search([("crowd_charge_origin_id", "in", charges.ids)])
-            self.assertEqual(len(lines), 5, "no visit is on two invoice lines")
+            lines = env["account.move.line"].search([("crowd_charge_origin_ids", "in", charges.ids)])
+            self.assertEqual(len(lines), 1, "no visit is on two invoice lines")
+            self.assertEqual(lines.quantity, 5.0, "the five like visits share one line")
+            self.assertEqual(lines.crowd_charge_ids, charges)
 
 
 class _NoBarrier:

@@ -158,8 +158,8 @@ class TestCustomerCharges(CrowdInvoiceCommon):
         lift_visit = self._visit(self.expert_partner, self.equipment_lift)
         self.assertRecordValues(lift_visit, [{"package_id": self.package_specialist_lift.id, "coverage": "contract"}])
         self.assertEqual(lift_visit.contract_id, lift_contract)
-        # another customer's contract covers nothing here
-        (on_equipment | on_category | lift_contract).partner_id = self.other_customer
+        # another customer's contract covers nothing here (on a category: on the equipment, refused)
+        (on_category | lift_contract).partner_id = self.other_customer
         self.assertEqual(self._visit(self.expert_partner, self.equipment_lift).coverage, "none")
 
     def test_contract_bad_input(self):
@@ -182,6 +182,32 @@ class TestCustomerCharges(CrowdInvoiceCommon):
                     "date_end": "2026-01-01",
                 }
             )
+        # another customer's contract on the equipment: refused, whoever's contact is named
+        for partner in (
+            self.other_customer,
+            self.env["res.partner"].create({"name": "Sud desk", "parent_id": self.other_customer.id}),
+        ):
+            with self.assertRaisesRegex(ValidationError, "belongs to Hospital Nord"), mute_logger("odoo.sql_db"):
+                self.Contract.create(
+                    {
+                        "name": "Not theirs",
+                        "partner_id": partner.id,
+                        "equipment_id": self.equipment_router.id,
+                        "date_start": "2026-01-01",
+                        "date_end": "2026-12-31",
+                    }
+                )
+        contract = self.Contract.create(
+            {
+                "name": "Theirs",
+                "partner_id": self.customer.id,
+                "equipment_id": self.equipment_router.id,
+                "date_start": "2026-01-01",
+                "date_end": "2026-12-31",
+            }
+        )
+        with self.assertRaisesRegex(ValidationError, "belongs to Hospital Nord"), mute_logger("odoo.sql_db"):
+            contract.partner_id = self.other_customer
         form = Form(self.Contract)
         form.name = "From the equipment"
         form.equipment_id = self.equipment_router
@@ -281,9 +307,11 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         ]
         plain = self._invoice(charges)
         # what the run gave the lines beforehand is what account.move computes: nothing to rewrite
-        for charge, (_command, _id, vals) in zip(charges, hint, strict=True):
-            line = charge.move_line_id
-            self.assertEqual(vals["crowd_charge_origin_id"], charge.id)
+        self.assertEqual(len(hint), len(plain.invoice_line_ids))
+        for _command, _id, vals in hint:
+            line = self.Charge.browse(vals["crowd_charge_origin_ids"][0][2]).move_line_id
+            self.assertEqual(len(line), 1, "the visits of a line are all on it")
+            self.assertEqual(line.crowd_charge_origin_ids.ids, vals["crowd_charge_origin_ids"][0][2])
             self.assertAlmostEqual(vals["balance"], line.balance)
             self.assertAlmostEqual(vals["amount_currency"], line.amount_currency)
             self.assertEqual(vals["tax_tag_ids"][0][2], tag.ids)
@@ -312,7 +340,7 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         with self.assertRaisesRegex(AccessError, "Use the buttons"):
             charge.with_user(self.billing_user).write({"state": "to_invoice"})
         with self.assertRaisesRegex(AccessError, "linked to crowd payouts and visits"):
-            charge.move_line_id.with_user(self.billing_user).write({"crowd_charge_origin_id": False})
+            charge.move_line_id.with_user(self.billing_user).write({"crowd_charge_origin_ids": [Command.clear()]})
         with self.assertRaises(UserError):
             charge.with_user(self.billing_user).unlink()
 
@@ -370,6 +398,91 @@ class TestCustomerInvoices(CrowdInvoiceCommon):
         self.assertTrue(again)
         self.assertNotEqual(again, invoice)
         self.assertEqual(charge.move_id, again)
+
+    def test_like_visits_share_a_line(self):
+        self.equipment_lift.warranty_date = self.visit_day
+        c1, c2 = self._visit(day=fields.Date.start_of(self.visit_day, "month")), self._visit()
+        dearer = self._visit()
+        dearer.with_user(self.billing_user).price_unit = 170.0
+        covered = self._visit(self.expert_partner, self.equipment_lift)
+        invoice = self._invoice(c1 | c2 | dearer | covered, post=True)
+        self.assertEqual(len(invoice.invoice_line_ids), 3)
+        line = c1.move_line_id
+        self.assertEqual(c2.move_line_id, line, "two visits of one package at one price: one line")
+        self.assertRecordValues(line, [{"quantity": 2.0, "price_unit": 150.0, "price_subtotal": 300.0}])
+        self.assertEqual(line.crowd_charge_ids, c1 | c2)
+        self.assertEqual(line.crowd_charge_origin_ids, c1 | c2)
+        self.assertEqual(line.tax_ids, self.tax_sale_a)
+        # the label counts and names the visits, the older first
+        self.assertIn("2 visits from", line.name)
+        self.assertIn(f"{c1.job_id.name}, {c2.job_id.name}", line.name)
+        # another price, or no charge: lines of their own; each visit keeps its own amount
+        self.assertRecordValues(dearer.move_line_id, [{"quantity": 1.0, "price_unit": 170.0}])
+        self.assertIn(dearer.job_id.name, dearer.move_line_id.name)
+        self.assertRecordValues(covered.move_line_id, [{"quantity": 1.0, "price_unit": 0.0}])
+        self.assertIn("no charge: Under warranty until", covered.move_line_id.name)
+        self.assertEqual((c1 | c2 | dearer | covered).mapped("amount"), [150.0, 150.0, 170.0, 0.0])
+        self.assertAlmostEqual(invoice.amount_untaxed, 470.0)
+        # the margin per visit reads each visit's own revenue, not its share of a line
+        self.env.flush_all()
+        margin = self.env["crowd.margin.report"].search([("job_id", "in", (c1 | c2 | dearer | covered).job_id.ids)])
+        self.assertEqual(
+            {m.job_id: m.revenue for m in margin},
+            {c1.job_id: 150.0, c2.job_id: 150.0, dearer.job_id: 170.0, covered.job_id: 0.0},
+        )
+        # a draft invoice releases the visits of its lines, and takes them back when posted again
+        invoice.button_draft()
+        self.assertFalse(line.crowd_charge_ids)
+        invoice.action_post()
+        self.assertEqual(line.crowd_charge_ids, c1 | c2)
+        self.assertEqual((c1 | c2).mapped("state"), ["invoiced"] * 2)
+        # in draft, the quantity of a line stays its number of visits (a price may change)
+        invoice.button_draft()
+        line.quantity = 1.0
+        with self.assertRaisesRegex(UserError, "invoices 2 visits: its quantity must stay 2"):
+            invoice.action_post()
+        line.write({"quantity": 2.0, "price_unit": 140.0})
+        invoice.action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(line.crowd_charge_ids, c1 | c2)
+
+    def _credit_note(self, invoice, keep):
+        """A posted credit note of ``invoice`` with only its lines ``keep``, which ``keep`` may edit."""
+        refund = invoice._reverse_moves([{"invoice_date": fields.Date.today()}])
+        kept = refund.invoice_line_ids.filtered(lambda line: keep(line))
+        refund.write({"invoice_line_ids": [Command.unlink(line.id) for line in refund.invoice_line_ids - kept]})
+        refund.action_post()
+        return refund
+
+    def test_credit_note_of_a_grouped_line_releases_its_visits(self):
+        c1, c2 = self._visit(), self._visit()
+        other = self._visit()
+        other.with_user(self.billing_user).price_unit = 170.0
+        invoice = self._invoice(c1 | c2 | other, post=True)
+        line = c1.move_line_id
+        refund = self._credit_note(invoice, lambda credit: credit.name == line.name)
+        self.assertEqual(refund.amount_untaxed, 300.0)
+        self.assertRecordValues(c1 | c2, [{"state": "to_invoice", "move_line_id": False}] * 2)
+        self.assertEqual(other.move_line_id.move_id, invoice, "the line not credited stays invoiced")
+        self.assertEqual(other.state, "invoiced")
+        again = self._invoice(c1 | c2 | other, post=True)
+        self.assertEqual((c1 | c2).move_id, again)
+        self.assertEqual(len(again.invoice_line_ids), 1)
+        self.assertEqual(other.move_id, invoice)
+
+    def test_partial_credit_of_a_grouped_line_releases_nothing(self):
+        c1, c2 = self._visit(), self._visit()
+        invoice = self._invoice(c1 | c2, post=True)
+        line = c1.move_line_id
+        refund = invoice._reverse_moves([{"invoice_date": fields.Date.today()}])
+        refund.invoice_line_ids.quantity = 1.0  # which visit? the credit note cannot say
+        refund.action_post()
+        self.assertEqual((c1 | c2).mapped("state"), ["invoiced"] * 2)
+        self.assertEqual((c1 | c2).move_line_id, line)
+        # a price reduction on the whole line neither
+        self._credit_note(invoice, lambda credit: credit.write({"price_unit": 20.0}))
+        self.assertEqual((c1 | c2).mapped("state"), ["invoiced"] * 2)
+        self.assertFalse(self._invoice(c1 | c2))
 
     def test_draft_cancel_and_payment(self):
         c1, c2 = self._visit(), self._visit()

@@ -221,6 +221,33 @@ class TestPayRules(CrowdDispatchCase):
         with self.assertRaises(UserError):
             job.with_user(self.dispatcher).action_approve_pay()
 
+    def test_broadcast_offer_above_the_ceiling_is_held_visibly(self):
+        """A broadcast round where one expert's pay passes the ceiling: the others' offers go out, and the
+        held one is said in the chatter and goes to the dispatcher's approval, as a single offer would."""
+        self.rule.write({"strategy": "broadcast", "top_n": 3})
+        specialist = self.make_expert("Pay Specialist", km=0.5, tier="specialist")
+        self.env["crowd.service.package"].create(
+            {"name": "Specialist (test)", "amount": 200.0, "crowd_tier": "specialist"}
+        )
+        job = self.make_job(priority="3", crowd_cost_ceiling=130.0)  # urgent: 125 for technicians, 250 for him
+        self.assertTrue(job.offer_ids, "the offers within the ceiling go out")
+        self.assertEqual(set(job.offer_ids.mapped("expected_pay")), {125.0})
+        self.assertNotIn(specialist, job.offer_ids.expert_id)
+        self.assertRecordValues(
+            job, [{"state": "offered", "pay_approval_state": "needed", "pay_approval_amount": 250.0}]
+        )
+        self.assertFalse(job.wait_code, "the job does not wait: offers are out")
+        held_note = job.message_ids.filtered(lambda m: "were not sent" in (m.body or ""))
+        self.assertEqual(len(held_note), 1, "the chatter says which offer was held and why")
+        self.assertIn("Pay Specialist", held_note.body)
+        self.assertIn("cost ceiling", held_note.body)
+        # the dispatcher approves from the offered job; the next round may offer him that pay
+        job.with_user(self.dispatcher).action_approve_pay()
+        self.assertEqual(job.pay_approval_state, "approved")
+        with self.at(30):
+            self.run_cron()
+        self.assertEqual(job.offer_ids.filtered(lambda o: o.expert_id == specialist).expected_pay, 250.0)
+
     def test_pay_within_the_ceiling_or_unboosted_goes_out(self):
         within = self.make_job(priority="3", crowd_cost_ceiling=125.0)
         self.assertEqual(within.offer_ids.expected_pay, 125.0)
