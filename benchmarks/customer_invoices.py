@@ -30,6 +30,13 @@ def parse_args():
     parser = common_parser(__doc__)
     parser.add_argument("-n", "--jobs", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument(
+        "--prices",
+        type=int,
+        default=1,
+        help="distinct visit prices (as from pricelists or negotiated rates), spread over the visits: each price "
+        "is a line of its own on an invoice; 1 is the best case for grouping",
+    )
     return parser.parse_args()
 
 
@@ -80,6 +87,17 @@ def main():
         env.flush_all()
         result["charges_create_s"] = round(time.perf_counter() - t_charges, 2)
         result["setup_s"] = round(time.perf_counter() - t0, 2)
+        if args.prices > 1:
+            # the visits of each customer at several prices (its n-th visit at price n mod K, visits go to the
+            # customers in turn): each price is an invoice line of its own
+            by_price = {}
+            for n, charge in enumerate(charges):
+                if charge.coverage == "none":
+                    by_price.setdefault((n // args.customers) % args.prices, []).append(charge.id)
+            for k, ids in by_price.items():
+                charges.browse(ids).write({"price_unit": 160.0 + 5.0 * k})
+            env.flush_all()
+        result["prices"] = args.prices
         result["covered_visits"] = len(charges.filtered(lambda c: c.coverage != "none"))
         result["package_used"] = set(charges.package_id.ids) == {package.id}
         print(f"setup: {len(charges)} visits to invoice for {len(customers)} customers in {result['setup_s']} s")
