@@ -82,7 +82,7 @@ import numpy as np
 
 from .errors import InvalidInput
 from .geo import haversine_km
-from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
+from .model import DEFAULT_WEIGHTS, Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy
 from .policy import (
     DispatchSettings,
     ExpertHistory,
@@ -127,9 +127,8 @@ def ours_policy(scenario, top_n=OURS_TOP_N, staged_pools=False):
         speed_kmh=scenario["experts"]["speed_kmh"],
         road_factor=ROAD_FACTOR,
         check_certificates=False,
-        weights=Weights(travel=0.80, acceptance=0.10, sla_slack=0.04, rating=0.02, cost=0.0, fairness=0.03,
-                        skill_surplus=0.01),
-    )  # fmt: skip
+        weights=DEFAULT_WEIGHTS,  # the policy's defaults, the same as a new Odoo dispatch rule's
+    )
 
 
 @dataclass

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 import crowd_dispatch
+from crowd_dispatch import DEFAULT_WEIGHTS
 from crowd_dispatch.policy import DispatchSettings, settings_table
 
 from .crowd_vocabulary import priority_selection
@@ -82,13 +83,14 @@ class CrowdDispatchRule(models.Model):
         default="required",
         required=True,
     )
-    weight_travel = fields.Float(default=0.35)
-    weight_skill_surplus = fields.Float(default=0.05)
-    weight_rating = fields.Float(default=0.15)
-    weight_cost = fields.Float(default=0.10)
-    weight_acceptance = fields.Float(default=0.15)
-    weight_fairness = fields.Float(default=0.10)
-    weight_sla_slack = fields.Float(default=0.10)
+    # the score weights: defaults from the engine (crowd_dispatch.DEFAULT_WEIGHTS), the ones the simulator measured
+    weight_travel = fields.Float(default=DEFAULT_WEIGHTS.travel)
+    weight_skill_surplus = fields.Float(default=DEFAULT_WEIGHTS.skill_surplus)
+    weight_rating = fields.Float(default=DEFAULT_WEIGHTS.rating)
+    weight_cost = fields.Float(default=DEFAULT_WEIGHTS.cost)
+    weight_acceptance = fields.Float(default=DEFAULT_WEIGHTS.acceptance)
+    weight_fairness = fields.Float(default=DEFAULT_WEIGHTS.fairness)
+    weight_sla_slack = fields.Float(default=DEFAULT_WEIGHTS.sla_slack)
     # --- offer behaviour
     strategy = fields.Selection(
         [("sequential", "One at a time"), ("broadcast", "Top N at once")], default="broadcast", required=True

@@ -670,10 +670,21 @@ class CrowdJob(models.Model):
             ]
         # sudo: a system reaction to an event the caller was allowed to cause
         waiting = self.sudo().search(domain)._crowd_lock_skip_locked()
+        waiting = waiting.filtered(lambda job: not job._crowd_still_deferred(now))
         if waiting:
             waiting.write({"next_check_at": now})
             waiting._crowd_schedule_check(now)
         return waiting
+
+    def _crowd_still_deferred(self, now):
+        """True when this deferred job needs no decision before its release: the engine's contract says so
+        while the free share of its pool stays below the ``recheck_free_share`` its deferral named. Its
+        check at the release (``next_check_at``) stays scheduled."""
+        self.ensure_one()
+        recheck = (self.wait_params or {}).get("recheck_free_share") if self.wait_code == "deferred" else None
+        if recheck is None or self.dispatch_override:
+            return False
+        return self.env["crowd.dispatch.engine"]._free_share(self, now) < recheck
 
     def _crowd_lock_skip_locked(self):
         """The jobs of ``self`` this transaction could row-lock; the others are being handled right now by

@@ -34,7 +34,7 @@ from crowd_dispatch import (
     rank,
 )
 from crowd_dispatch.geo import KM_PER_DEGREE_LAT
-from crowd_dispatch.policy import OVERDUE_BUSY_MIN, ExpertHistory, decide, learned_acceptance
+from crowd_dispatch.policy import OVERDUE_BUSY_MIN, ExpertHistory, decide, free_share, learned_acceptance
 
 _logger = logging.getLogger(__name__)
 
@@ -571,6 +571,14 @@ class CrowdDispatchEngine(models.AbstractModel):
         learning = self._learning([row["id"] for row in rows], job.company_id)
         experts = self._experts(rows, now, settings=settings, learning=learning)
         return engine_job, ExpertPool.from_experts(experts), policy, rule, settings, learning
+
+    @api.model
+    def _free_share(self, job, now):
+        """The engine's ``free_share`` of the pool ``_dispatch`` would build for ``job`` at ``now`` (the share
+        of its online experts, inside their working windows, who are free), without learning or ranking."""
+        rule = self._rule_for(job)
+        experts = self._experts(self._candidate_rows(job, rule, now), now, settings=rule._dispatch_settings())
+        return free_share(ExpertPool.from_experts(experts), now) if experts else 0.0
 
     # ------------------------------------------------------------------ engine calls
     @api.model
