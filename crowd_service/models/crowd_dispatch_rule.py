@@ -132,6 +132,7 @@ class CrowdDispatchRule(models.Model):
     defer_release_before_deadline_min = _lever("defer_release_before_deadline_min", "Release Before SLA Deadline (min)")
     defer_max_wait_min = _lever("defer_max_wait_min", "Longest Deferral (min)")
     defer_min_staffing = _lever("defer_min_staffing", "Minimum Staffing at Release")
+    defer_staffing_horizon_min = _lever("defer_staffing_horizon_min", "Staffing Also Held For (min)")
     sla_widening = _lever("sla_widening", "SLA-driven Widening")
     expected_response_min = _lever("expected_response_min", "Expected Answer Time (min)")
     reask_after_min = _lever("reask_after_min", "Ask Again After (min)")
