@@ -104,7 +104,7 @@ from .policy import (
 )
 from .pool import ExpertPool, to_epoch
 from .scenario import load, validate
-from .supply import SupplySettings, relocations, standby_calls
+from .supply import STANDBY_CALL_OPEN_MIN, SupplySettings, relocations, standby_calls
 
 T0 = datetime(2026, 1, 5, 8, 0)
 ROAD_FACTOR = 1.3
@@ -118,7 +118,6 @@ COST_BY_KIND = {"employee": 60.0, "partner": 90.0, "freelance": 80.0}
 OVERDUE_STEP_MIN = 5.0  # an expert past their planned end looks busy this much longer to the engine
 URGENT, NORMAL = 3, 1
 SUPPLY_TICK_MIN = 10.0  # the supply levers are considered every this many minutes of the arrival window
-STANDBY_CALL_OPEN_MIN = 60.0  # a standby call counts as open this long, unless the expert is online
 RELOCATE_DEMAND_MIN = 120.0  # expected demand = the places of the jobs of the last this many minutes
 # The settings the simulator's ``ours`` runs with: the engine defaults (no private copy).
 OURS_SETTINGS = DispatchSettings()

@@ -4,7 +4,8 @@ Two levers, both pure functions with their settings in :class:`SupplySettings` (
 by default), for the moonshot of issue 10 (92 % of urgent jobs on site within 60 minutes at the
 supply where nearest-first reaches 80 %). They are measured in the simulator
 (:mod:`crowd_dispatch.simulate`, ``supply=``) and reported apart from the dispatch policy
-(docs/SIMULATION.md, "Moonshot: supply levers"). The Odoo dispatch does not call them yet.
+(docs/SIMULATION.md, "Moonshot: supply levers"). Odoo calls :func:`standby_calls` (the standby
+settings are dispatch rule fields, the cron "Crowd: standby calls"); relocation is simulator-only.
 
 - **Standby calls** (:func:`standby_calls`): when a shortage is predicted (few experts free, or
   urgent jobs waiting with no offer open), ask experts who are not working now (offline today,
@@ -28,6 +29,7 @@ from .geo import EARTH_RADIUS_KM, haversine_km
 from .pool import to_epoch
 
 URGENT_PRIORITY = 3
+STANDBY_CALL_OPEN_MIN = 60.0  # a standby call counts as open this long, unless the expert came online
 RELOCATE_TARGETS = 5  # largest gaps considered per idle technician
 
 
@@ -189,4 +191,11 @@ def relocations(pool, now, movable, demand, settings):
     return moves
 
 
-__all__ = ["SupplySettings", "relocations", "shortage", "standby_calls", "supply_settings_table"]
+__all__ = [
+    "STANDBY_CALL_OPEN_MIN",
+    "SupplySettings",
+    "relocations",
+    "shortage",
+    "standby_calls",
+    "supply_settings_table",
+]

@@ -1172,6 +1172,18 @@ class CrowdJob(models.Model):
 
     # ------------------------------------------------------------------ cron
     @api.model
+    def _cron_crowd_standby(self):
+        """Standby calls: every active rule with standby calls on asks offline experts near its waiting jobs
+        to come online when they are short of experts (crowd.dispatch.engine._standby_calls)."""
+        now = self._crowd_now()
+        engine = self.env["crowd.dispatch.engine"]
+        called = self.env["res.partner"]
+        # sudo: a system decision over every company's rules
+        for rule in self.env["crowd.dispatch.rule"].sudo().search([("standby", "=", True)]):
+            called |= engine.with_company(rule.company_id)._standby_calls(rule, now)
+        return called
+
+    @api.model
     def _cron_crowd_dispatch(self, limit=CRON_BATCH, job_ids=None):
         """Expire due offers and run the next round of due jobs.
 

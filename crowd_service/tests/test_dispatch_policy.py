@@ -318,6 +318,44 @@ class TestDispatchPolicy(CrowdDispatchCase):
             self.run_cron()
             self.assertTrue(self.pending(job))
 
+    # ------------------------------------------------------------------ standby calls (supply lever)
+    def test_standby_calls_offline_experts_when_urgent_jobs_wait(self):
+        """A rule with standby calls asks the nearest qualified offline expert to come online while an urgent
+        job waits with nobody free, once a day, and says so in the expert's language; off: nobody is called."""
+        # the offline experts already in the database (demo data) are out of this test
+        self.env["res.partner"].search([("is_crowd_expert", "=", True), ("crowd_online", "=", False)]).write(
+            {"is_crowd_expert": False}
+        )
+        busy = self.expert("Busy Bea", km=1.0)
+        self.busy(busy, km=1.0, ends_in_min=300)  # beyond the look-ahead horizon: the job waits for anyone
+        olaf = self.expert("Offline Olaf", km=3.0, crowd_online=False)
+        far = self.expert("Offline Fritz", km=30.0, crowd_online=False)
+        self.expert("Offline Una", km=2.0, crowd_online=False, crowd_state="suspended", crowd_state_reason="x")
+        job = self.job()
+        self.assertEqual(job.wait_code, "no_candidate")
+        Job = self.env["crowd.job"]
+        self.assertFalse(Job._cron_crowd_standby(), "standby calls are off by default")
+        self.rule.write({"standby": True, "standby_premium_hours": 1.5})
+        called = Job._cron_crowd_standby()
+        self.assertEqual(called, olaf, "one call for one urgent job: the nearest qualified offline expert")
+        self.assertEqual(olaf.crowd_standby_called_at, self.now)
+        self.assertFalse(far.crowd_standby_called_at)
+        message = olaf.message_ids[:1]
+        self.assertIn(olaf, message.partner_ids)
+        self.assertIn("1 urgent job(s) wait", message.body)
+        self.assertIn("1.5 hour(s) of pay", message.body)
+        with self.at(5):
+            self.assertEqual(Job._cron_crowd_standby(), far, "Olaf's call is open: the next one is asked")
+            self.assertFalse(Job._cron_crowd_standby(), "everyone qualified was called today")
+        self.rule.standby_max_open_calls = 1
+        with self.at(10):
+            far.crowd_standby_called_at = False
+            self.assertFalse(Job._cron_crowd_standby(), "one call open already (Olaf's, within the hour)")
+        with self.assertRaisesRegex(ValidationError, "must be between"), self.cr.savepoint():
+            self.rule.write({"standby_free_share_below": 1.5})
+        with self.at(0):
+            self.assertEqual(self.rule._supply_settings().standby_premium_hours, 1.5)
+
     # ------------------------------------------------------------------ SLA widening
     def test_sla_widening_opens_the_next_pool_early(self):
         self.rule.write({"tier_policy": "any", "partner_delay_min": 30, "use_crowd": False})
