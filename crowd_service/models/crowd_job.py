@@ -670,7 +670,6 @@ class CrowdJob(models.Model):
             ]
         # sudo: a system reaction to an event the caller was allowed to cause
         waiting = self.sudo().search(domain)._crowd_lock_skip_locked()
-        waiting = waiting.filtered(lambda job: not job._crowd_still_deferred(now))
         if waiting:
             waiting.write({"next_check_at": now})
             waiting._crowd_schedule_check(now)
@@ -678,8 +677,9 @@ class CrowdJob(models.Model):
 
     def _crowd_still_deferred(self, now):
         """True when this deferred job needs no decision before its release: the engine's contract says so
-        while the free share of its pool stays below the ``recheck_free_share`` its deferral named. Its
-        check at the release (``next_check_at``) stays scheduled."""
+        while the free share of its pool stays below the ``recheck_free_share`` its deferral named. The
+        dispatch cron checks it for a deferred job woken before its release (the wake-up itself stays a
+        cheap write in the transaction of the event) and puts its next check back at the release."""
         self.ensure_one()
         recheck = (self.wait_params or {}).get("recheck_free_share") if self.wait_code == "deferred" else None
         if recheck is None or self.dispatch_override:
@@ -1221,6 +1221,12 @@ class CrowdJob(models.Model):
             if due:
                 # experts who let an offer expire are free for the other waiting jobs again
                 self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
+            if job.wait_code == "deferred" and job.wait_until and now < job.wait_until and not due:
+                if job._crowd_still_deferred(now):
+                    # woken by an expert freeing up, but its pool is still short of free experts: the
+                    # engine's contract says no decision is needed before the release (checked then)
+                    job.write({"next_check_at": job.wait_until})
+                    continue
             job.write({"next_check_at": False})
             try:
                 with self.env.cr.savepoint():

@@ -309,14 +309,17 @@ class TestDispatchPolicy(CrowdDispatchCase):
         engine = self.env["crowd.dispatch.engine"]
         with self.at(20):
             busy_visits[0].action_complete()
+            self.assertEqual(job.next_check_at, self.now, "an expert freed up: woken")
             self.assertEqual(engine._free_share(job, self.now), 0.5)
-            self.assertEqual(job.next_check_at, release, "2 of 4 free, below 60%: still held, check at release")
-            self.assertEqual(self.run_cron(), 0)
-            self.assertEqual(job.wait_code, "deferred")
+            with patch.object(type(engine), "_dispatch", side_effect=AssertionError("decided")):
+                self.assertEqual(self.run_cron(), 1)
+            self.assertEqual(job.wait_code, "deferred", "2 of 4 free, below 60%: still held, no decision")
+            self.assertEqual(job.next_check_at, release, "its check is back at the release")
+            self.assertFalse(job.offer_ids)
             busy_visits[1].action_complete()
-            self.assertEqual(job.next_check_at, self.now, "3 of 4 free: decided again at once")
+            self.assertEqual(job.next_check_at, self.now)
             self.run_cron()
-            self.assertTrue(self.pending(job))
+            self.assertTrue(self.pending(job), "3 of 4 free: decided again and offered")
 
     # ------------------------------------------------------------------ standby calls (supply lever)
     def test_standby_calls_offline_experts_when_urgent_jobs_wait(self):
