@@ -2,6 +2,7 @@
 
 from .errors import DispatchError, InvalidInput
 from .model import (
+    DEFAULT_WEIGHTS,
     Expert,
     Job,
     Kind,
@@ -25,6 +26,7 @@ from .policy import Decision, DispatchSettings, ExpertHistory, decide, settings_
 __all__ = [
     "ACTIONS",
     "CRITERIA",
+    "DEFAULT_WEIGHTS",
     "REASONS",
     "Candidate",
     "Decision",

@@ -125,6 +125,13 @@ class DispatchSettings:
     defer_min_staffing: float = _setting(
         0.8, "float", 0, 1, "Defer only if at release time at least this share of the headcount on shift now works."
     )
+    defer_staffing_horizon_min: float = _setting(
+        0.0,
+        "float",
+        0,
+        1440,
+        "Defer only if the headcount on shift also holds this many minutes ahead (0: only at the release).",
+    )
     sla_widening: bool = _setting(
         True, "bool", None, None, "Open the next pool early when the SLA would be missed otherwise."
     )
@@ -461,7 +468,15 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
             key=to_epoch,
         )
         job_end = release + timedelta(minutes=job.duration_min)
-        if to_epoch(release) > now_epoch and _staffing(job, pool, policy, job_end, now) >= settings.defer_min_staffing:
+        ahead = now + timedelta(minutes=settings.defer_staffing_horizon_min)
+        if (
+            to_epoch(release) > now_epoch
+            and _staffing(job, pool, policy, job_end, now) >= settings.defer_min_staffing
+            and (
+                not settings.defer_staffing_horizon_min
+                or _staffing(job, pool, policy, ahead, now) >= settings.defer_min_staffing
+            )
+        ):
             params = {"free_share": round(share, 3), "recheck_free_share": settings.defer_free_share_below}
             return Decision("defer", "deferred", wait_until=release, params=params)
     reask = settings.reask_after_min or None

@@ -37,6 +37,9 @@ key                                default                    meaning
 ``experts.first_time_fix``         ``0.85``                   mean first-time-fix rate on an equipment model
 ``experts.first_time_fix_spread``  ``0.1``                    its sd over experts and models
 ``experts.pay_elasticity``         ``0.5``                    acceptance multiplier = (pay / ref pay) ** this
+``experts.standby_accept``         ``0.4``                    chance an expert called on standby comes online
+``experts.standby_delay_min``      ``[20, 60]``               minutes until a called expert is online
+``experts.standby_shift_hours``    ``4``                      shift of an expert called in on a day off
 ``demand.duration_noise``          ``0.3``                    actual = planned * U(1 - noise, 1 + noise)
 ``demand.pay_per_hour``            ``60``                     pay of a job per planned hour on site
 ``demand.urgent_pay_factor``       ``1.5``                    pay multiplier of urgent jobs
@@ -82,6 +85,9 @@ DEFAULTS = {
         "first_time_fix": 0.85,
         "first_time_fix_spread": 0.1,
         "pay_elasticity": 0.5,
+        "standby_accept": 0.4,
+        "standby_delay_min": [20, 60],
+        "standby_shift_hours": 4,
     },
     "demand": {
         "jobs_per_hour": 20,
@@ -165,6 +171,9 @@ def validate(raw):
     _share(experts, "first_time_fix", "experts.")
     _number(experts, "first_time_fix_spread", prefix="experts.")
     _number(experts, "pay_elasticity", prefix="experts.")
+    _share(experts, "standby_accept", "experts.")
+    _range(experts, "standby_delay_min", "experts.")
+    _number(experts, "standby_shift_hours", positive=True, prefix="experts.")
     demand = scenario["demand"]
     _number(demand, "jobs_per_hour", prefix="demand.")
     _share(demand, "urgent_share", "demand.")

@@ -67,6 +67,16 @@ runs until no event is left: every job served or nobody left on shift to serve i
   ``gini_freelance_jobs``: Gini coefficient of
   the number of jobs per online freelancer (0 = even). ``unserved``: jobs never served (reported,
   never dropped silently).
+- Supply levers (``supply=`` :class:`crowd_dispatch.supply.SupplySettings`, ``ours`` only, off by
+  default; considered every ``SUPPLY_TICK_MIN`` of the arrival window): ``standby_calls`` (experts
+  asked to come online: offline today, or on a later shift), ``standby_arrivals`` (those who came:
+  each with probability ``experts.standby_accept``, after U(``standby_delay_min``) minutes; offline
+  ones work ``standby_shift_hours``, later shifts start early and end as planned),
+  ``standby_extra_hours`` (shift hours added), ``standby_premium`` (arrivals x
+  ``standby_premium_hours`` x ``pay_per_hour``); ``relocations`` and ``relocation_km`` (road km of
+  idle own technicians driving toward the gaps of the last ``RELOCATE_DEMAND_MIN`` minutes'
+  demand; the expert counts at the old place until arrival, and a job taken on the way cancels
+  the move).
 """
 
 import argparse
@@ -82,7 +92,7 @@ import numpy as np
 
 from .errors import InvalidInput
 from .geo import haversine_km
-from .model import Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy, Weights
+from .model import DEFAULT_WEIGHTS, Expert, Job, OfferRecord, OfferState, Policy, PoolStep, Strategy, TierPolicy
 from .policy import (
     DispatchSettings,
     ExpertHistory,
@@ -92,8 +102,9 @@ from .policy import (
     offers_to_withdraw,
     shortage_pay,
 )
-from .pool import ExpertPool
+from .pool import ExpertPool, to_epoch
 from .scenario import load, validate
+from .supply import STANDBY_CALL_OPEN_MIN, SupplySettings, relocations, standby_calls
 
 T0 = datetime(2026, 1, 5, 8, 0)
 ROAD_FACTOR = 1.3
@@ -106,6 +117,8 @@ DRAIN_HOURS = 6.0
 COST_BY_KIND = {"employee": 60.0, "partner": 90.0, "freelance": 80.0}
 OVERDUE_STEP_MIN = 5.0  # an expert past their planned end looks busy this much longer to the engine
 URGENT, NORMAL = 3, 1
+SUPPLY_TICK_MIN = 10.0  # the supply levers are considered every this many minutes of the arrival window
+RELOCATE_DEMAND_MIN = 120.0  # expected demand = the places of the jobs of the last this many minutes
 # The settings the simulator's ``ours`` runs with: the engine defaults (no private copy).
 OURS_SETTINGS = DispatchSettings()
 # What ``--without`` switches off: every on/off setting, plus re-asking and the asset re-scoring.
@@ -127,9 +140,8 @@ def ours_policy(scenario, top_n=OURS_TOP_N, staged_pools=False):
         speed_kmh=scenario["experts"]["speed_kmh"],
         road_factor=ROAD_FACTOR,
         check_certificates=False,
-        weights=Weights(travel=0.80, acceptance=0.10, sla_slack=0.04, rating=0.02, cost=0.0, fairness=0.03,
-                        skill_surplus=0.01),
-    )  # fmt: skip
+        weights=DEFAULT_WEIGHTS,  # the policy's defaults, the same as a new Odoo dispatch rule's
+    )
 
 
 @dataclass
@@ -299,7 +311,7 @@ def answer(seed, job_id, expert_id, probability, delay_range, attempt=0):
 
 
 class Simulation:
-    def __init__(self, scenario, policy, top_n=OURS_TOP_N, settings=None, staged_pools=False, world=None):
+    def __init__(self, scenario, policy, top_n=OURS_TOP_N, settings=None, staged_pools=False, world=None, supply=None):
         """``world`` = (SimExperts, SimJobs) replaces the scenario's drawn world (a company's own demand and
         supply, see :mod:`crowd_dispatch.coverage`); job ids must be their index in the list."""
         if not isinstance(top_n, int) or top_n < 1:
@@ -309,6 +321,9 @@ class Simulation:
         self.settings = OURS_SETTINGS if settings is None else settings
         if not isinstance(self.settings, DispatchSettings):
             raise InvalidInput("settings", f"must be DispatchSettings, got {type(self.settings).__name__}")
+        self.supply = SupplySettings() if supply is None else supply
+        if not isinstance(self.supply, SupplySettings):
+            raise InvalidInput("supply", f"must be SupplySettings, got {type(self.supply).__name__}")
         self.scenario, self.policy, self.top_n = scenario, policy, top_n
         self.mech = scenario["mechanics"]
         self.seed = scenario["seed"]
@@ -328,8 +343,13 @@ class Simulation:
         self.end = math.inf if self.mech["shifts"] else scenario["duration_hours"] * 60.0 + DRAIN_HOURS * 60.0
         self.engine_policy = ours_policy(scenario, top_n, staged_pools)
         self.learning = {e.expert.id: e.history for e in self.experts}
+        self.calls, self.arrived, self.moving = {}, set(), {}  # standby calls, arrivals, relocations under way
+        self.standby_extra_min = self.relocation_km = 0.0
+        self.relocations = 0
         if policy == "ours":
-            learned = [learned_expert(e.expert, e.history, self.settings) for e in self.online]
+            # with standby calls, the experts off today are in the pool too (offline until they answer a call)
+            pooled = self.experts if self.supply.standby else self.online
+            learned = [learned_expert(e.expert, e.history, self.settings) for e in pooled]
             self.pool = ExpertPool.from_experts(learned)
             for e in self.online:
                 self._sync(e)
@@ -349,6 +369,11 @@ class Simulation:
                 self._schedule_overdue(e, 0.0)
             if e.shift[0] > 0:
                 self.push(e.shift[0], "shift", e.expert.id)
+        if self.policy == "ours" and (self.supply.standby or self.supply.relocate):
+            t = 0.0
+            while t < self.scenario["duration_hours"] * 60.0:
+                self.push(t, "supply")
+                t += SUPPLY_TICK_MIN
         while self.events:
             t, _, kind, data = heapq.heappop(self.events)
             if t > self.end:
@@ -388,6 +413,85 @@ class Simulation:
     def _on_shift(self, t, expert_id):
         if self.mech["event_driven"]:
             self._dispatch_waiting(t)
+
+    # -------------------------------------------------------------- supply levers (ours only)
+    def _on_supply(self, t):
+        now = T0 + timedelta(minutes=t)
+        if self.supply.standby:
+            self._standby(t, now)
+        if self.supply.relocate:
+            self._relocate(t, now)
+
+    def _standby(self, t, now):
+        """Ask experts not working now to come online (engine: standby_calls); each answers from the seed."""
+        waiting = [self._engine_job(j) for j in self.waiting.values() if j.expert_id is None and not j.pending]
+        candidates = [
+            e.expert for e in self.experts if e.expert.id not in self.calls and (not e.online or e.shift[0] > t)
+        ]
+        open_calls = sum(
+            1 for eid, at in self.calls.items() if eid not in self.arrived and t - at < STANDBY_CALL_OPEN_MIN
+        )
+        ids = standby_calls(
+            free_share(self.pool, now), waiting, candidates, self.supply, open_calls=open_calls,
+            calls_today=len(self.calls),
+        )  # fmt: skip
+        ex = self.scenario["experts"]
+        lo, hi = ex["standby_delay_min"]
+        for eid in ids:
+            self.calls[eid] = t
+            if _uniform(self.seed, "standby", eid) < ex["standby_accept"]:
+                self.push(t + lo + _uniform(self.seed, "standby_delay", eid) * (hi - lo), "standby_arrive", eid)
+
+    def _on_standby_arrive(self, t, expert_id):
+        e = self.by_id[expert_id]
+        if e.online and e.shift[0] <= t:
+            return  # their shift began meanwhile
+        if e.online:  # a later shift starts early
+            self.standby_extra_min += e.shift[0] - t
+            e.shift = (t, e.shift[1])
+        else:  # a day off: a short shift from now
+            e.online = True
+            e.shift = (t, t + self.scenario["experts"]["standby_shift_hours"] * 60.0)
+            self.online.append(e)
+            self.standby_extra_min += e.shift[1] - t
+        self.arrived.add(expert_id)
+        row = self.pool.row_of[expert_id]
+        self.pool.online[row] = True
+        own = self.pool.window_owner == row
+        if self.mech["shifts"] and own.any():
+            self.pool.window_start[own] = to_epoch(T0 + timedelta(minutes=e.shift[0]))
+            self.pool.window_end[own] = to_epoch(T0 + timedelta(minutes=e.shift[1]))
+        self._sync(e)
+        if self.mech["event_driven"]:
+            self._dispatch_waiting(t)
+
+    def _relocate(self, t, now):
+        """Idle own technicians drive toward the gaps of recent demand (engine: relocations)."""
+        demand = [(j.lat, j.lon) for j in self.jobs if t - RELOCATE_DEMAND_MIN <= j.created <= t]
+        movable = [
+            e.expert.id
+            for e in self.online
+            if e.expert.kind.value == "employee" and e.current_job is None and e.free_at <= t
+            and self._working(e, t) and not e.open_offers and e.expert.id not in self.moving
+            and e.expert.id not in self.reserved
+        ]  # fmt: skip
+        for eid, lat, lon in relocations(self.pool, now, movable, demand, self.supply):
+            e = self.by_id[eid]
+            km = float(haversine_km(e.lat, e.lon, np.array([lat]), np.array([lon]))[0]) * ROAD_FACTOR
+            self.counter += 1
+            self.moving[eid] = self.counter
+            self.relocations += 1
+            self.relocation_km += km
+            self.push(t + km / self.speed * 60.0 * e.speed_factor, "moved", eid, self.counter, lat, lon)
+
+    def _on_moved(self, t, expert_id, token, lat, lon):
+        e = self.by_id[expert_id]
+        if self.moving.get(expert_id) != token:
+            return  # took a job on the way
+        del self.moving[expert_id]
+        if e.current_job is None and e.free_at <= t:
+            e.lat, e.lon = lat, lon
+            self._sync(e)
 
     def _on_overdue(self, t, expert_id):
         e = self.by_id[expert_id]
@@ -597,6 +701,7 @@ class Simulation:
         expert.jobs += 1
         expert.current_job = job.id
         expert.lat, expert.lon = job.lat, job.lon
+        self.moving.pop(eid, None)
         self.push(expert.free_at, "free", eid)
         self._schedule_overdue(expert, t)
         for other_eid in list(job.pending):  # the job's other offers are withdrawn
@@ -673,6 +778,14 @@ class Simulation:
             "shortage_paid_jobs": sum(1 for j in jobs if j.expert_id is not None and j.paid_extra > 0),
             "gini_freelance_jobs": gini(freelancers),
             "unserved": sum(1 for j in jobs if j.served_at is None),
+            "standby_calls": len(self.calls),
+            "standby_arrivals": len(self.arrived),
+            "standby_extra_hours": round(self.standby_extra_min / 60.0, 2),
+            "standby_premium": round(
+                len(self.arrived) * self.supply.standby_premium_hours * self.scenario["demand"]["pay_per_hour"], 2
+            ),
+            "relocations": self.relocations,
+            "relocation_km": round(self.relocation_km, 1),
         }
 
 
@@ -702,14 +815,14 @@ def settings_without(*levers):
     return settings
 
 
-def simulate(scenario, policy, seed=None, top_n=OURS_TOP_N, settings=None, staged_pools=False):
+def simulate(scenario, policy, seed=None, top_n=OURS_TOP_N, settings=None, staged_pools=False, supply=None):
     """Run one simulation; ``scenario`` is a dict (validated here) and ``seed`` overrides its seed."""
     scenario = validate(scenario)
     if seed is not None:
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed", f"must be an integer >= 0, got {seed!r}")
         scenario = {**scenario, "seed": seed}
-    return Simulation(scenario, policy, top_n, settings, staged_pools).run()
+    return Simulation(scenario, policy, top_n, settings, staged_pools, supply=supply).run()
 
 
 def main(argv=None):

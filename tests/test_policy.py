@@ -166,6 +166,21 @@ def test_deferral_never_pushes_work_into_a_thinner_shift():
     assert decide(job, pool_of(*experts), SEQ, replace(ONLY, defer=True), [], T0).code == "offer"
 
 
+def test_deferral_staffing_horizon_looks_past_the_release():
+    """Most of the shift leaves in 5 h: at the release (2 h) it is still staffed, so the job is deferred;
+    with a 6-hour staffing horizon the thinning day ahead is seen and the job goes out now."""
+    shift = ((T0 - timedelta(hours=3), T0 + timedelta(hours=5)),)
+    experts = [make_expert(1, lat=north(2), windows=shift)]
+    experts += [busy(10 + i, km=5, minutes=50, windows=shift) for i in range(4)]
+    experts += [busy(20, km=5, minutes=50)]  # no declared windows: always on
+    job = make_job(priority=1, sla_deadline=T0 + timedelta(minutes=480))
+    pool = pool_of(*experts)
+    assert decide(job, pool, SEQ, replace(ONLY, defer=True), [], T0).code == "deferred"
+    ahead = replace(ONLY, defer=True, defer_staffing_horizon_min=360.0)
+    assert decide(job, pool, SEQ, ahead, [], T0).code == "offer"
+    assert decide(job, pool, SEQ, replace(ahead, defer_staffing_horizon_min=240.0), [], T0).code == "deferred"
+
+
 # ---------------------------------------------------------------- widening
 def test_sla_widening_opens_the_next_pool_when_the_open_one_would_miss_the_sla():
     policy = open_policy(

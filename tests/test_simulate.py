@@ -195,3 +195,13 @@ def test_settings_without_switches_levers_off():
     assert off.stagger is OURS_SETTINGS.stagger is True
     with pytest.raises(InvalidInput):
         settings_without("lookahead_horizon_min")
+
+
+def test_ours_ranks_with_the_policy_default_weights():
+    """No private numbers: ``ours`` ranks with the engine's DEFAULT_WEIGHTS (a new Odoo rule's too)."""
+    from crowd_dispatch import DEFAULT_WEIGHTS, Policy, Weights  # noqa: PLC0415
+    from crowd_dispatch.simulate import ours_policy  # noqa: PLC0415
+
+    assert ours_policy(validate(SMALL)).weights == DEFAULT_WEIGHTS == Weights() == Policy().weights
+    assert ours_policy(validate(SMALL), staged_pools=True).weights == DEFAULT_WEIGHTS
+    assert DEFAULT_WEIGHTS.travel == max(vars(DEFAULT_WEIGHTS).values()), "close to nearest-first"

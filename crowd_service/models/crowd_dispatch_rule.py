@@ -2,7 +2,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 import crowd_dispatch
+from crowd_dispatch import DEFAULT_WEIGHTS
 from crowd_dispatch.policy import DispatchSettings, settings_table
+from crowd_dispatch.supply import SupplySettings, supply_settings_table
 
 from .crowd_vocabulary import priority_selection
 
@@ -12,12 +14,16 @@ MAX_PLANNED_DURATION_MIN = 24 * 60
 # The engine's dispatch policy settings (crowd_dispatch.policy.DispatchSettings), one row each:
 # name, type, default, min, max, doc. Each one is a rule field of the same name, made by _lever().
 DISPATCH_SETTINGS = {row["name"]: row for row in settings_table()}
+# The standby calls of the engine's supply levers (crowd_dispatch.supply.SupplySettings), the same way;
+# the other supply lever (relocation of idle own technicians) is measured in the simulator only.
+STANDBY_SETTINGS = {row["name"]: row for row in supply_settings_table() if row["name"].startswith("standby")}
+RULE_SETTINGS = {**DISPATCH_SETTINGS, **STANDBY_SETTINGS}
 LEVER_FIELD_TYPES = {"bool": fields.Boolean, "int": fields.Integer, "float": fields.Float}
 
 
 def _lever(name, string):
     """The rule field of the engine setting ``name``: its type, default and help come from the engine."""
-    row = DISPATCH_SETTINGS[name]
+    row = RULE_SETTINGS[name]
     return LEVER_FIELD_TYPES[row["type"]](string, default=row["default"], help=row["doc"])
 
 
@@ -82,13 +88,14 @@ class CrowdDispatchRule(models.Model):
         default="required",
         required=True,
     )
-    weight_travel = fields.Float(default=0.35)
-    weight_skill_surplus = fields.Float(default=0.05)
-    weight_rating = fields.Float(default=0.15)
-    weight_cost = fields.Float(default=0.10)
-    weight_acceptance = fields.Float(default=0.15)
-    weight_fairness = fields.Float(default=0.10)
-    weight_sla_slack = fields.Float(default=0.10)
+    # the score weights: defaults from the engine (crowd_dispatch.DEFAULT_WEIGHTS), the ones the simulator measured
+    weight_travel = fields.Float(default=DEFAULT_WEIGHTS.travel)
+    weight_skill_surplus = fields.Float(default=DEFAULT_WEIGHTS.skill_surplus)
+    weight_rating = fields.Float(default=DEFAULT_WEIGHTS.rating)
+    weight_cost = fields.Float(default=DEFAULT_WEIGHTS.cost)
+    weight_acceptance = fields.Float(default=DEFAULT_WEIGHTS.acceptance)
+    weight_fairness = fields.Float(default=DEFAULT_WEIGHTS.fairness)
+    weight_sla_slack = fields.Float(default=DEFAULT_WEIGHTS.sla_slack)
     # --- offer behaviour
     strategy = fields.Selection(
         [("sequential", "One at a time"), ("broadcast", "Top N at once")], default="broadcast", required=True
@@ -130,6 +137,7 @@ class CrowdDispatchRule(models.Model):
     defer_release_before_deadline_min = _lever("defer_release_before_deadline_min", "Release Before SLA Deadline (min)")
     defer_max_wait_min = _lever("defer_max_wait_min", "Longest Deferral (min)")
     defer_min_staffing = _lever("defer_min_staffing", "Minimum Staffing at Release")
+    defer_staffing_horizon_min = _lever("defer_staffing_horizon_min", "Staffing Also Held For (min)")
     sla_widening = _lever("sla_widening", "SLA-driven Widening")
     expected_response_min = _lever("expected_response_min", "Expected Answer Time (min)")
     reask_after_min = _lever("reask_after_min", "Ask Again After (min)")
@@ -144,6 +152,13 @@ class CrowdDispatchRule(models.Model):
     shortage_pay_after_rounds = _lever("shortage_pay_after_rounds", "Shortage Pay After (rounds)")
     shortage_pay_step = _lever("shortage_pay_step", "Shortage Pay Step")
     shortage_pay_cap = _lever("shortage_pay_cap", "Shortage Pay Cap")
+    # --- standby calls (crowd_dispatch.supply): ask offline experts to come online on a shortage
+    standby = _lever("standby", "Standby Calls")
+    standby_free_share_below = _lever("standby_free_share_below", "Call While Free Share <")
+    standby_urgent_waiting = _lever("standby_urgent_waiting", "Call When Urgent Jobs Waiting ≥")
+    standby_max_open_calls = _lever("standby_max_open_calls", "Most Open Calls")
+    standby_max_calls_per_day = _lever("standby_max_calls_per_day", "Most Calls per Day")
+    standby_premium_hours = _lever("standby_premium_hours", "Standby Premium (hours of pay)")
 
     _sql_constraints = [
         ("radius_positive", "CHECK(max_radius_km > 0)", "The maximum radius must be positive."),
@@ -189,11 +204,11 @@ class CrowdDispatchRule(models.Model):
             if min(rule.sla_minutes_0, rule.sla_minutes_1, rule.sla_minutes_2, rule.sla_minutes_3) < 0:
                 raise ValidationError(self.env._("SLA minutes cannot be negative (rule %s).", rule.name))
 
-    @api.constrains(*DISPATCH_SETTINGS)
+    @api.constrains(*RULE_SETTINGS)
     def _check_dispatch_settings(self):
         """Every policy setting within the engine's bounds (the engine's own validation, in words)."""
         for rule in self:
-            for name, row in DISPATCH_SETTINGS.items():
+            for name, row in RULE_SETTINGS.items():
                 if row["type"] == "bool":
                     continue
                 value = rule[name]
@@ -208,6 +223,7 @@ class CrowdDispatchRule(models.Model):
                         )
                     )
             rule._dispatch_settings()
+            rule._supply_settings()
 
     # ------------------------------------------------------------------ matching
     def _matches(self, request):
@@ -262,6 +278,18 @@ class CrowdDispatchRule(models.Model):
         values = {name: casts[row["type"]](self[name]) for name, row in DISPATCH_SETTINGS.items()}
         try:
             return DispatchSettings(**values)
+        except crowd_dispatch.InvalidInput as exc:
+            raise ValidationError(
+                self.env._("Rule %(rule)s: %(error)s", rule=self.name or "", error=exc.message)
+            ) from exc
+
+    def _supply_settings(self):
+        """The engine's SupplySettings of this rule: its standby calls (relocation stays off in Odoo)."""
+        self.ensure_one()
+        casts = {"bool": bool, "int": int, "float": float}
+        values = {name: casts[row["type"]](self[name]) for name, row in STANDBY_SETTINGS.items()}
+        try:
+            return SupplySettings(**values)
         except crowd_dispatch.InvalidInput as exc:
             raise ValidationError(
                 self.env._("Rule %(rule)s: %(error)s", rule=self.name or "", error=exc.message)

@@ -675,6 +675,17 @@ class CrowdJob(models.Model):
             waiting._crowd_schedule_check(now)
         return waiting
 
+    def _crowd_still_deferred(self, now):
+        """True when this deferred job needs no decision before its release: the engine's contract says so
+        while the free share of its pool stays below the ``recheck_free_share`` its deferral named. The
+        dispatch cron checks it for a deferred job woken before its release (the wake-up itself stays a
+        cheap write in the transaction of the event) and puts its next check back at the release."""
+        self.ensure_one()
+        recheck = (self.wait_params or {}).get("recheck_free_share") if self.wait_code == "deferred" else None
+        if recheck is None or self.dispatch_override:
+            return False
+        return self.env["crowd.dispatch.engine"]._free_share(self, now) < recheck
+
     def _crowd_lock_skip_locked(self):
         """The jobs of ``self`` this transaction could row-lock; the others are being handled right now by
         another transaction (a cron worker, an answer), which decides them anyway."""
@@ -1161,6 +1172,18 @@ class CrowdJob(models.Model):
 
     # ------------------------------------------------------------------ cron
     @api.model
+    def _cron_crowd_standby(self):
+        """Standby calls: every active rule with standby calls on asks offline experts near its waiting jobs
+        to come online when they are short of experts (crowd.dispatch.engine._standby_calls)."""
+        now = self._crowd_now()
+        engine = self.env["crowd.dispatch.engine"]
+        called = self.env["res.partner"]
+        # sudo: a system decision over every company's rules
+        for rule in self.env["crowd.dispatch.rule"].sudo().search([("standby", "=", True)]):
+            called |= engine.with_company(rule.company_id)._standby_calls(rule, now)
+        return called
+
+    @api.model
     def _cron_crowd_dispatch(self, limit=CRON_BATCH, job_ids=None):
         """Expire due offers and run the next round of due jobs.
 
@@ -1198,6 +1221,12 @@ class CrowdJob(models.Model):
             if due:
                 # experts who let an offer expire are free for the other waiting jobs again
                 self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
+            if job.wait_code == "deferred" and job.wait_until and now < job.wait_until and not due:
+                if job._crowd_still_deferred(now):
+                    # woken by an expert freeing up, but its pool is still short of free experts: the
+                    # engine's contract says no decision is needed before the release (checked then)
+                    job.write({"next_check_at": job.wait_until})
+                    continue
             job.write({"next_check_at": False})
             try:
                 with self.env.cr.savepoint():

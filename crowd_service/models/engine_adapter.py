@@ -6,7 +6,7 @@ No scoring or matching logic lives in the addon: the engine decides, this file t
 
 import logging
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytz
 
@@ -34,7 +34,8 @@ from crowd_dispatch import (
     rank,
 )
 from crowd_dispatch.geo import KM_PER_DEGREE_LAT
-from crowd_dispatch.policy import OVERDUE_BUSY_MIN, ExpertHistory, decide, learned_acceptance
+from crowd_dispatch.policy import OVERDUE_BUSY_MIN, ExpertHistory, decide, free_share, learned_acceptance
+from crowd_dispatch.supply import STANDBY_CALL_OPEN_MIN, standby_calls
 
 _logger = logging.getLogger(__name__)
 
@@ -584,6 +585,83 @@ class CrowdDispatchEngine(models.AbstractModel):
         learning = self._learning([row["id"] for row in rows], job.company_id)
         experts = self._experts(rows, now, settings=settings, learning=learning)
         return engine_job, ExpertPool.from_experts(experts), policy, rule, settings, learning
+
+    @api.model
+    def _free_share(self, job, now):
+        """The engine's ``free_share`` of the pool ``_dispatch`` would build for ``job`` at ``now`` (the share
+        of its online experts, inside their working windows, who are free), without learning or ranking."""
+        rule = self._rule_for(job)
+        experts = self._experts(self._candidate_rows(job, rule, now), now, settings=rule._dispatch_settings())
+        return free_share(ExpertPool.from_experts(experts), now) if experts else 0.0
+
+    @api.model
+    def _standby_calls(self, rule, now):
+        """Standby calls of ``rule`` at ``now`` (the engine's ``standby_calls``): when its jobs are short of
+        experts, ask qualified offline experts near them to come online for the rule's standby premium.
+
+        Waiting jobs: the rule's jobs in dispatch with no offer pending. The free share is that of the pool
+        of the most urgent one, and the candidates are the offline experts of that pool, available now and
+        not called today. Returns the experts called (``crowd_standby_called_at`` = now, a message and a bus
+        notification each)."""
+        Partner = self.env["res.partner"].sudo()
+        settings = rule._supply_settings()
+        if not settings.standby:
+            return Partner
+        jobs = (
+            self.env["crowd.job"]
+            .sudo()
+            .search(
+                [
+                    ("rule_id", "=", rule.id),
+                    ("state", "in", OPEN_DISPATCH_STATES),
+                    ("company_id", "=", rule.company_id.id),
+                ]
+            )
+        )
+        waiting = jobs.filtered(lambda j: not j.offer_ids.filtered(lambda o: o.state == "pending"))
+        if not waiting:
+            return Partner
+        first = max(waiting, key=lambda j: (int(j.priority or 0), -j.id))
+        day_start = datetime.combine(now.date(), time.min)
+        rows = [row for row in self._candidate_rows(first, rule, now) if not row["crowd_online"]]
+        called = Partner.browse([row["id"] for row in rows]).filtered(
+            lambda p: p.crowd_standby_called_at and p.crowd_standby_called_at >= day_start
+        )
+        rows = [row for row in rows if row["id"] not in called.ids]
+        company = [("is_crowd_expert", "=", True), "|", ("crowd_company_id", "=", rule.company_id.id),
+                   ("crowd_company_id", "=", False)]  # fmt: skip
+        today = Partner.search_count([*company, ("crowd_standby_called_at", ">=", day_start)])
+        open_calls = Partner.search_count(
+            [
+                *company,
+                ("crowd_online", "=", False),
+                ("crowd_standby_called_at", ">", now - timedelta(minutes=STANDBY_CALL_OPEN_MIN)),
+            ]
+        )
+        candidates = self._experts(rows, now, settings=rule._dispatch_settings())
+        engine_jobs = [self._job(job) for job in waiting]
+        ids = standby_calls(
+            self._free_share(first, now), engine_jobs, candidates, settings, open_calls=open_calls,
+            calls_today=today,
+        )  # fmt: skip
+        experts = Partner.browse(ids)
+        if not experts:
+            return experts
+        experts.write({"crowd_standby_called_at": now})
+        urgent = sum(1 for job in engine_jobs if job.priority >= 3)
+        for expert in experts:
+            env = self.with_context(lang=expert.lang or self.env.lang).env
+            body = env._(
+                "Experts are short near you: %(count)s urgent job(s) wait. Please come online now; if you do "
+                "within the hour, you receive a standby premium of %(hours)s hour(s) of pay.",
+                count=urgent,
+                hours=formatLang(env, settings.standby_premium_hours, digits=1),
+            )
+            expert.message_post(
+                body=body, partner_ids=expert.ids, message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+            expert._bus_send("crowd_standby", {"premium_hours": settings.standby_premium_hours, "urgent": urgent})
+        return experts
 
     # ------------------------------------------------------------------ engine calls
     @api.model

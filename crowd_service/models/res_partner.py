@@ -46,6 +46,12 @@ class ResPartner(models.Model):
     )
     crowd_online = fields.Boolean(string="Online", copy=False)
     crowd_last_seen = fields.Datetime(string="Last Seen", copy=False, readonly=True)
+    crowd_standby_called_at = fields.Datetime(
+        string="Standby Call",
+        copy=False,
+        readonly=True,
+        help="When the dispatch last asked this expert to come online on a shortage (standby calls).",
+    )
     crowd_calendar_id = fields.Many2one(
         "resource.calendar", string="Working Hours", help="Empty: available at any time."
     )

@@ -5,6 +5,7 @@ The clock is the test's (``crowd.job._crowd_now`` patched, see common_dispatch);
 run by hand at the moments its triggers ask for.
 """
 
+from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from datetime import timedelta
 from unittest.mock import patch
@@ -16,9 +17,10 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from crowd_dispatch import DEFAULT_WEIGHTS, Weights, simulate
 from crowd_dispatch import policy as engine_policy
-from crowd_dispatch import simulate
 from crowd_dispatch.policy import DispatchSettings, settings_table
+from crowd_dispatch.scenario import validate as validate_scenario
 
 from .common_dispatch import T0, CrowdDispatchCase, offset
 
@@ -86,6 +88,27 @@ class TestDispatchPolicy(CrowdDispatchCase):
         self.rule.write({"lookahead_horizon_min": 30.0, "stagger_max_open": 2, "defer": False})
         settings = self.rule._dispatch_settings()
         self.assertEqual((settings.lookahead_horizon_min, settings.stagger_max_open, settings.defer), (30.0, 2, False))
+
+    def test_default_weights_are_the_engines_and_the_simulators(self):
+        """One policy: a new rule ranks with the engine's DEFAULT_WEIGHTS, the weights the simulator's ``ours``
+        ranks with (and was measured with); a rule may still set its own."""
+        Rule = self.env["crowd.dispatch.rule"]
+        engine = self.env["crowd.dispatch.engine"]
+        rule = Rule.create({"name": "Defaults"})
+        self.assertEqual(rule._weights_dict(), asdict(DEFAULT_WEIGHTS))
+        self.assertEqual(engine._policy(rule).weights, DEFAULT_WEIGHTS)
+        self.assertEqual(DEFAULT_WEIGHTS, Weights())
+        scenario = validate_scenario(
+            {"region": {"center": [46.95, 7.45], "radius_km": 20}, "skills": ["router", "fiber"]}
+        )
+        self.assertEqual(simulate.ours_policy(scenario).weights, DEFAULT_WEIGHTS)
+        for demo in ("crowd_dispatch_rule_demo_urgent", "crowd_dispatch_rule_demo_default"):
+            demo_rule = self.env.ref(f"crowd_service.{demo}", raise_if_not_found=False)
+            if demo_rule:  # installed with demo data: the demo rules keep the policy's weights
+                self.assertEqual(demo_rule._weights_dict(), asdict(DEFAULT_WEIGHTS), demo)
+        rule.write({"weight_travel": 0.35, "weight_rating": 0.15})
+        own = Weights(**dict(asdict(DEFAULT_WEIGHTS), travel=0.35, rating=0.15))
+        self.assertEqual(engine._policy(rule).weights, own)
 
     def test_rule_settings_are_bounded(self):
         before = self.rule.read(["lookahead_horizon_min", "prior_acceptance", "stagger_max_open", "asset_weight"])
@@ -292,6 +315,69 @@ class TestDispatchPolicy(CrowdDispatchCase):
             self.assertEqual(job.next_check_at, self.now)
             self.run_cron()
             self.assertTrue(self.pending(job), "3 of 4 free: offered")
+
+    def test_deferred_job_not_redecided_while_the_free_share_stays_below_its_recheck(self):
+        """The engine's contract: a deferred job needs no decision before its release while the free share
+        stays below ``recheck_free_share``; an expert freeing up wakes it only once the share reaches it."""
+        self.congest()  # 1 of 4 experts free
+        self.rule.defer_free_share_below = 0.6
+        busy_visits = self.env["crowd.job"].search([("equipment_id", "=", self.pump.id)])
+        job = self.job(priority="2", sla_min=240)
+        self.assertEqual(job.wait_code, "deferred")
+        self.assertEqual(job.wait_params["recheck_free_share"], 0.6)
+        release = job.wait_until
+        engine = self.env["crowd.dispatch.engine"]
+        with self.at(20):
+            busy_visits[0].action_complete()
+            self.assertEqual(job.next_check_at, self.now, "an expert freed up: woken")
+            self.assertEqual(engine._free_share(job, self.now), 0.5)
+            with patch.object(type(engine), "_dispatch", side_effect=AssertionError("decided")):
+                self.assertEqual(self.run_cron(), 1)
+            self.assertEqual(job.wait_code, "deferred", "2 of 4 free, below 60%: still held, no decision")
+            self.assertEqual(job.next_check_at, release, "its check is back at the release")
+            self.assertFalse(job.offer_ids)
+            busy_visits[1].action_complete()
+            self.assertEqual(job.next_check_at, self.now)
+            self.run_cron()
+            self.assertTrue(self.pending(job), "3 of 4 free: decided again and offered")
+
+    # ------------------------------------------------------------------ standby calls (supply lever)
+    def test_standby_calls_offline_experts_when_urgent_jobs_wait(self):
+        """A rule with standby calls asks the nearest qualified offline expert to come online while an urgent
+        job waits with nobody free, once a day, and says so in the expert's language; off: nobody is called."""
+        # the offline experts already in the database (demo data) are out of this test
+        self.env["res.partner"].search([("is_crowd_expert", "=", True), ("crowd_online", "=", False)]).write(
+            {"is_crowd_expert": False}
+        )
+        busy = self.expert("Busy Bea", km=1.0)
+        self.busy(busy, km=1.0, ends_in_min=300)  # beyond the look-ahead horizon: the job waits for anyone
+        olaf = self.expert("Offline Olaf", km=3.0, crowd_online=False)
+        far = self.expert("Offline Fritz", km=30.0, crowd_online=False)
+        self.expert("Offline Una", km=2.0, crowd_online=False, crowd_state="suspended", crowd_state_reason="x")
+        job = self.job()
+        self.assertEqual(job.wait_code, "no_candidate")
+        Job = self.env["crowd.job"]
+        self.assertFalse(Job._cron_crowd_standby(), "standby calls are off by default")
+        self.rule.write({"standby": True, "standby_premium_hours": 1.5})
+        called = Job._cron_crowd_standby()
+        self.assertEqual(called, olaf, "one call for one urgent job: the nearest qualified offline expert")
+        self.assertEqual(olaf.crowd_standby_called_at, self.now)
+        self.assertFalse(far.crowd_standby_called_at)
+        message = olaf.message_ids[:1]
+        self.assertIn(olaf, message.partner_ids)
+        self.assertIn("1 urgent job(s) wait", message.body)
+        self.assertIn("1.5 hour(s) of pay", message.body)
+        with self.at(5):
+            self.assertEqual(Job._cron_crowd_standby(), far, "Olaf's call is open: the next one is asked")
+            self.assertFalse(Job._cron_crowd_standby(), "everyone qualified was called today")
+        self.rule.standby_max_open_calls = 1
+        with self.at(10):
+            far.crowd_standby_called_at = False
+            self.assertFalse(Job._cron_crowd_standby(), "one call open already (Olaf's, within the hour)")
+        with self.assertRaisesRegex(ValidationError, "must be between"), self.cr.savepoint():
+            self.rule.write({"standby_free_share_below": 1.5})
+        with self.at(0):
+            self.assertEqual(self.rule._supply_settings().standby_premium_hours, 1.5)
 
     # ------------------------------------------------------------------ SLA widening
     def test_sla_widening_opens_the_next_pool_early(self):
