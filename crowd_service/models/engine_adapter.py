@@ -647,13 +647,16 @@ class CrowdDispatchEngine(models.AbstractModel):
         experts = Partner.browse(ids)
         if not experts:
             return experts
-        experts.write({"crowd_standby_called_at": now})
+        # the promise is kept on the expert: coming online within the hour earns it (res.partner.crowd_set_online),
+        # the payout of the first job accepted after that, the same day, pays it (crowd_service_payout)
+        experts.write({"crowd_standby_called_at": now, "crowd_standby_premium_hours": settings.standby_premium_hours})
         urgent = sum(1 for job in engine_jobs if job.priority >= 3)
         for expert in experts:
             env = self.with_context(lang=expert.lang or self.env.lang).env
             body = env._(
-                "Experts are short near you: %(count)s urgent job(s) wait. Please come online now; if you do "
-                "within the hour, you receive a standby premium of %(hours)s hour(s) of pay.",
+                "Experts are short near you: %(count)s urgent job(s) wait. Please come online now. If you come "
+                "online within the hour, the first job you accept today after that pays you a standby premium on "
+                "top: %(hours)s hour(s) of that job's pay (its package rate divided by its planned hours).",
                 count=urgent,
                 hours=formatLang(env, settings.standby_premium_hours, digits=1),
             )
@@ -907,6 +910,10 @@ class CrowdDispatchEngine(models.AbstractModel):
             )
         if code == "rule":
             return env._("+%(percent)s%% %(label)s", percent=percent, label=line.get("label") or "")
+        if code == "standby":
+            return env._(
+                "+%(hours)s h standby premium", hours=formatLang(env, float(line.get("hours") or 0.0), digits=1)
+            )
         return str(code)
 
     @api.model
