@@ -384,6 +384,17 @@ class TestDispatchPolicy(CrowdDispatchCase):
             self.rule.write({"standby_free_share_below": 1.5})
         with self.at(0):
             self.assertEqual(self.rule._supply_settings().standby_premium_hours, 1.5)
+        # an own technician is salaried (no payout per job): called without a premium
+        otto = self.expert("Own Otto", km=2.0, kind="employee", crowd_online=False)
+        self.rule.standby_max_open_calls = 8
+        with self.at(20):
+            self.assertEqual(Job._cron_crowd_standby(), otto)
+            self.assertEqual(otto.crowd_standby_premium_hours, 0.0)
+            body = otto.message_ids[:1].body
+            self.assertIn("1 urgent job(s) wait. Please come online now.", body)
+            self.assertNotIn("premium", body)
+            otto.crowd_set_online(True)
+            self.assertFalse(otto.crowd_standby_earned_at)
 
     def test_standby_premium_earned_by_coming_online_within_the_hour(self):
         """An expert called on standby who comes online within the hour earns the promised premium (kept on them
