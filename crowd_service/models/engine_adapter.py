@@ -647,20 +647,32 @@ class CrowdDispatchEngine(models.AbstractModel):
         experts = Partner.browse(ids)
         if not experts:
             return experts
-        experts.write({"crowd_standby_called_at": now})
+        # the promise is kept on the expert: coming online within the hour earns it (res.partner.crowd_set_online),
+        # the payout of the first job accepted after that, the same day, pays it (crowd_service_payout)
+        # own technicians are salaried (no payout per job): they are called without a premium
+        hours = settings.standby_premium_hours
+        employees = experts.filtered(lambda p: p.crowd_kind == "employee")
+        employees.write({"crowd_standby_called_at": now, "crowd_standby_premium_hours": 0.0})
+        (experts - employees).write({"crowd_standby_called_at": now, "crowd_standby_premium_hours": hours})
         urgent = sum(1 for job in engine_jobs if job.priority >= 3)
         for expert in experts:
             env = self.with_context(lang=expert.lang or self.env.lang).env
-            body = env._(
-                "Experts are short near you: %(count)s urgent job(s) wait. Please come online now; if you do "
-                "within the hour, you receive a standby premium of %(hours)s hour(s) of pay.",
-                count=urgent,
-                hours=formatLang(env, settings.standby_premium_hours, digits=1),
-            )
+            if expert.crowd_standby_premium_hours > 0:
+                body = env._(
+                    "Experts are short near you: %(count)s urgent job(s) wait. Please come online now. If you come "
+                    "online within the hour, the first job you accept today after that pays you a standby premium "
+                    "on top: %(hours)s hour(s) of that job's pay (its package rate divided by its planned hours).",
+                    count=urgent,
+                    hours=formatLang(env, expert.crowd_standby_premium_hours, digits=1),
+                )
+            else:
+                body = env._(
+                    "Experts are short near you: %(count)s urgent job(s) wait. Please come online now.", count=urgent
+                )
             expert.message_post(
                 body=body, partner_ids=expert.ids, message_type="comment", subtype_xmlid="mail.mt_comment"
             )
-            expert._bus_send("crowd_standby", {"premium_hours": settings.standby_premium_hours, "urgent": urgent})
+            expert._bus_send("crowd_standby", {"premium_hours": expert.crowd_standby_premium_hours, "urgent": urgent})
         return experts
 
     # ------------------------------------------------------------------ engine calls
@@ -907,6 +919,10 @@ class CrowdDispatchEngine(models.AbstractModel):
             )
         if code == "rule":
             return env._("+%(percent)s%% %(label)s", percent=percent, label=line.get("label") or "")
+        if code == "standby":
+            return env._(
+                "+%(hours)s h standby premium", hours=formatLang(env, float(line.get("hours") or 0.0), digits=1)
+            )
         return str(code)
 
     @api.model

@@ -4,6 +4,9 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import formatLang
+
+from crowd_dispatch.supply import STANDBY_CALL_OPEN_MIN
 
 from .crowd_vocabulary import CROWD_KINDS, CROWD_TIERS
 
@@ -23,6 +26,9 @@ CROWD_TRANSITIONS = {
     "offboard": (("candidate", "onboarding", "active", "suspended"), "offboarded", True),
     "reinstate": (("suspended", "offboarded"), "active", False),
 }
+# The standby premium promised by a standby call and earned by coming online in time: written by the system only
+# (the standby calls, crowd_set_online, the payout that consumes it), never by a user, whatever the context.
+CROWD_STANDBY_FIELDS = frozenset({"crowd_standby_called_at", "crowd_standby_premium_hours", "crowd_standby_earned_at"})
 
 
 class ResPartner(models.Model):
@@ -51,6 +57,19 @@ class ResPartner(models.Model):
         copy=False,
         readonly=True,
         help="When the dispatch last asked this expert to come online on a shortage (standby calls).",
+    )
+    crowd_standby_premium_hours = fields.Float(
+        string="Standby Premium (hours)",
+        copy=False,
+        readonly=True,
+        help="The standby premium promised by the last standby call, in hours of pay of the job.",
+    )
+    crowd_standby_earned_at = fields.Datetime(
+        string="Standby Premium Earned",
+        copy=False,
+        readonly=True,
+        help="When the expert came online within the hour of a standby call: the first job they accept that day "
+        "after it pays the premium on top (then this is cleared).",
     )
     crowd_calendar_id = fields.Many2one(
         "resource.calendar", string="Working Hours", help="Empty: available at any time."
@@ -171,6 +190,8 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         if any(vals.get("is_crowd_expert") for vals in vals_list):
             self._crowd_check_pool_manager()
+        if any(CROWD_STANDBY_FIELDS.intersection(vals) for vals in vals_list):
+            self._crowd_check_standby_system()
         return super().create(vals_list)
 
     def write(self, vals):
@@ -180,11 +201,18 @@ class ResPartner(models.Model):
             and any(partner.is_crowd_expert for partner in self)
         ):
             self._crowd_check_pool_manager()
+        if CROWD_STANDBY_FIELDS.intersection(vals):
+            self._crowd_check_standby_system()
         return super().write(vals)
 
     def _crowd_check_pool_manager(self):
         if not self.env.su and not self.env.user.has_group("crowd_service.group_crowd_user"):
             raise AccessError(self.env._("Only crowd dispatchers manage the expert pool."))
+
+    def _crowd_check_standby_system(self):
+        """The standby call and premium fields are the system's (no user writes them, no context key opens them)."""
+        if not self.env.su:
+            raise AccessError(self.env._("The standby calls and premiums are set by the dispatch only."))
 
     # ------------------------------------------------------------------ actions
 
@@ -261,11 +289,37 @@ class ResPartner(models.Model):
         was_online = {partner.id: partner.crowd_online for partner in self}
         self.write(vals)
         Job = self.env["crowd.job"]
+        self.filtered(lambda p: p.crowd_online and not was_online[p.id])._crowd_earn_standby_premium(Job._crowd_now())
         for partner in self.filtered(lambda p: p.crowd_online and not was_online[p.id] and p.is_crowd_expert):
             # an expert coming online may be the one a waiting job needs: decide those jobs again now
             company = partner.crowd_company_id or self.env.company
             Job._crowd_wake_waiting(company, Job._crowd_now(), partner.partner_latitude, partner.partner_longitude)
         return True
+
+    def _crowd_earn_standby_premium(self, now):
+        """System: the experts of ``self`` who come online at ``now`` within STANDBY_CALL_OPEN_MIN of their last
+        standby call earn its premium (``crowd_standby_earned_at`` = now, the promised hours kept); coming online
+        later earns nothing. Returns the experts who earned it."""
+        start = now - timedelta(minutes=STANDBY_CALL_OPEN_MIN)
+        earned = self.sudo().filtered(
+            lambda p: p.is_crowd_expert
+            and p.crowd_standby_called_at
+            and start <= p.crowd_standby_called_at <= now
+            and p.crowd_standby_premium_hours > 0
+        )
+        # sudo: a system field, whoever brings the expert online (the expert on the portal, a dispatcher)
+        earned.write({"crowd_standby_earned_at": now})
+        for partner in earned:
+            partner.message_post(
+                body=self.env._(
+                    "Came online within the hour of the standby call: the first job accepted today pays "
+                    "%(hours)s hour(s) of its pay on top.",
+                    hours=formatLang(self.env, partner.crowd_standby_premium_hours, digits=1),
+                ),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
+        return earned.with_env(self.env)
 
     def _crowd_is_available_at(self, dt):
         """Return ``{partner_id: bool}``: is each expert of ``self`` available at ``dt`` (naive UTC)?

@@ -366,7 +366,13 @@ class TestDispatchPolicy(CrowdDispatchCase):
         message = olaf.message_ids[:1]
         self.assertIn(olaf, message.partner_ids)
         self.assertIn("1 urgent job(s) wait", message.body)
-        self.assertIn("1.5 hour(s) of pay", message.body)
+        self.assertIn(
+            "If you come online within the hour, the first job you accept today after that pays you a standby "
+            "premium on top: 1.5 hour(s) of that job's pay (its package rate divided by its planned hours).",
+            message.body,
+        )
+        self.assertEqual(olaf.crowd_standby_premium_hours, 1.5, "the promise is kept on the expert")
+        self.assertFalse(olaf.crowd_standby_earned_at)
         with self.at(5):
             self.assertEqual(Job._cron_crowd_standby(), far, "Olaf's call is open: the next one is asked")
             self.assertFalse(Job._cron_crowd_standby(), "everyone qualified was called today")
@@ -378,6 +384,59 @@ class TestDispatchPolicy(CrowdDispatchCase):
             self.rule.write({"standby_free_share_below": 1.5})
         with self.at(0):
             self.assertEqual(self.rule._supply_settings().standby_premium_hours, 1.5)
+        # an own technician is salaried (no payout per job): called without a premium
+        otto = self.expert("Own Otto", km=2.0, kind="employee", crowd_online=False)
+        self.rule.standby_max_open_calls = 8
+        with self.at(20):
+            self.assertEqual(Job._cron_crowd_standby(), otto)
+            self.assertEqual(otto.crowd_standby_premium_hours, 0.0)
+            body = otto.message_ids[:1].body
+            self.assertIn("1 urgent job(s) wait. Please come online now.", body)
+            self.assertNotIn("premium", body)
+            otto.crowd_set_online(True)
+            self.assertFalse(otto.crowd_standby_earned_at)
+
+    def test_standby_premium_earned_by_coming_online_within_the_hour(self):
+        """An expert called on standby who comes online within the hour earns the promised premium (kept on them
+        for the payout); coming online later earns nothing; no user writes these fields, whatever the context."""
+        olaf = self.expert("Offline Olaf", km=3.0, crowd_online=False)
+        late = self.expert("Late Lena", km=4.0, crowd_online=False)
+        # what _standby_calls writes (the call itself: test_standby_calls_offline_experts_when_urgent_jobs_wait)
+        (olaf | late).write({"crowd_standby_called_at": self.now, "crowd_standby_premium_hours": 1.5})
+        with self.at(59):
+            olaf.crowd_set_online(True)
+            self.assertEqual(olaf.crowd_standby_earned_at, T0 + timedelta(minutes=59))
+            self.assertEqual(olaf.crowd_standby_premium_hours, 1.5)
+            self.assertIn("the first job accepted today pays 1.5 hour(s) of its pay on top", olaf.message_ids[0].body)
+            earned_at = olaf.crowd_standby_earned_at
+            olaf.crowd_set_online(False)
+            olaf.crowd_set_online(True)
+            self.assertEqual(olaf.crowd_standby_earned_at, earned_at, "earned once")
+        with self.at(61):
+            late.crowd_set_online(True)
+            self.assertTrue(late.crowd_online)
+            self.assertFalse(late.crowd_standby_earned_at, "online 61 minutes after the call: no premium")
+        # the expert (portal) and a dispatcher cannot set them, with or without a context key
+        portal = new_test_user(
+            self.env, login="standby_olaf", groups="base.group_portal", partner_id=olaf.id, name=olaf.name
+        )
+        for user, vals in (
+            (portal, {"crowd_standby_earned_at": self.now}),
+            (portal, {"crowd_standby_premium_hours": 8.0}),
+            (self.dispatcher, {"crowd_standby_earned_at": self.now}),
+            (self.dispatcher, {"crowd_standby_premium_hours": 8.0}),
+            (self.dispatcher, {"crowd_standby_called_at": False}),
+        ):
+            for target in (olaf, late):
+                with self.subTest(user=user.login, vals=vals, target=target.name), self.assertRaises(AccessError):
+                    target.with_user(user).with_context(crowd_system=True, standby=True).write(vals)
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(self.dispatcher).create(
+                {"name": "Sneaky", "is_crowd_expert": True, "crowd_standby_earned_at": self.now}
+            )
+        self.assertFalse(late.crowd_standby_earned_at)
+        self.assertEqual(late.crowd_standby_premium_hours, 1.5)
+        self.assertEqual(olaf.crowd_standby_earned_at, earned_at)
 
     # ------------------------------------------------------------------ SLA widening
     def test_sla_widening_opens_the_next_pool_early(self):

@@ -1,9 +1,13 @@
 import logging
+from datetime import datetime, time
 
 from psycopg2 import errors as pg_errors
 
 from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.crowd_service.models.crowd_dispatch_rule import DEFAULT_PLANNED_DURATION_MIN
 
 from .crowd_move_source import CRON_CHUNK
 
@@ -122,7 +126,9 @@ class CrowdPayout(models.Model):
     base_amount = fields.Monetary(string="Package Rate")
     travel_amount = fields.Monetary(string="Travel Allowance")
     peak_amount = fields.Monetary(
-        string="Extra Pay", help="What the pay rules and shortage pay of the accepted offer add to the package rate."
+        string="Extra Pay",
+        help="What the pay rules and shortage pay of the accepted offer, and an earned standby premium, add to the "
+        "package rate.",
     )
     pay_multiplier = fields.Float(
         "Pay Multiplier", digits=(6, 4), default=1.0, help="Multiplier of the package rate, from the accepted offer."
@@ -318,9 +324,16 @@ class CrowdPayout(models.Model):
         pay = package._compute_pay(distance)
         # the extra pay of the accepted offer (pay rules, shortage pay) is kept on the payout
         offer = job._crowd_accepted_offer(expert) if job and expert else self.env["crowd.dispatch.offer"]
+        # the standby premium the expert earned is extra pay of the package's payout, unless the caller sets the pay
+        standby = None
+        if job and expert and not {"pay_lines", "peak_amount", "amount"} & vals.keys():
+            standby = self._crowd_take_standby_premium(job, expert, pay["base_amount"], package.currency_id)
         multiplier = vals.setdefault("pay_multiplier", offer.pay_multiplier or 1.0)
         vals.setdefault("pay_lines", offer.pay_lines or False)
         peak = package.currency_id.round(pay["base_amount"] * multiplier) - pay["base_amount"]
+        if standby:
+            vals["pay_lines"] = [*(vals["pay_lines"] or []), standby]
+            peak += standby["amount"]
         vals.update(package_id=package.id, currency_id=package.currency_id.id)
         vals.setdefault("base_amount", pay["base_amount"])
         vals.setdefault("travel_amount", pay["travel_amount"])
@@ -329,6 +342,57 @@ class CrowdPayout(models.Model):
         if package.currency_id.compare_amounts(vals["amount"], pay["amount"] + vals["peak_amount"]):
             vals["is_manual"] = True
         return vals
+
+    @api.model
+    def _crowd_take_standby_premium(self, job, expert, base_amount, currency):
+        """System: the standby premium ``expert`` earned (res.partner.crowd_standby_earned_at), if ``job`` is the
+        first job they accepted after earning it, the same (UTC) day, as a pay line
+        ``{"code": "standby", "hours", "amount"}``, consumed; None otherwise.
+
+        The premium is ``hours`` of the job's pay: its package rate per planned hour,
+        ``base_amount * hours * 60 / planned_duration_min``. It is consumed by one conditional UPDATE, so two
+        payouts created at once cannot both take it."""
+        job, expert = job.sudo(), expert.sudo()  # sudo: system fields of the job and the expert
+        earned_at = expert.crowd_standby_earned_at
+        assigned_at = job.assigned_at
+        if not earned_at or not assigned_at or job.expert_id != expert or expert.crowd_standby_premium_hours <= 0:
+            return None
+        if assigned_at < earned_at or assigned_at.date() != earned_at.date():
+            return None
+        day_end = datetime.combine(earned_at.date(), time.max)
+        first = (
+            self.env["crowd.job"]
+            .sudo()
+            .search(
+                [
+                    ("expert_id", "=", expert.id),
+                    ("assigned_at", ">=", earned_at),
+                    ("assigned_at", "<=", day_end),
+                    ("state", "!=", "cancelled"),
+                ],
+                order="assigned_at, id",
+                limit=1,
+            )
+        )
+        if first != job:
+            return None  # an earlier job accepted after coming online gets it
+        expert.flush_recordset(["crowd_standby_earned_at", "crowd_standby_premium_hours"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_partner SET crowd_standby_earned_at = NULL"
+                " WHERE id = %s AND crowd_standby_earned_at = %s RETURNING crowd_standby_premium_hours",
+                expert.id,
+                earned_at,
+            )
+        )
+        row = self.env.cr.fetchone()
+        expert.invalidate_recordset(["crowd_standby_earned_at"])
+        if not row:
+            return None  # taken by another payout meanwhile
+        hours = row[0] or 0.0
+        planned_min = job.planned_duration_min or DEFAULT_PLANNED_DURATION_MIN
+        amount = currency.round(base_amount * hours * 60.0 / planned_min)
+        return {"code": "standby", "hours": hours, "amount": amount}
 
     def write(self, vals):
         self._check_workflow_vals(vals)

@@ -1,7 +1,7 @@
 """Pay rules: windows (night, weekend), public holidays, urgency, shortage pay after N rounds, the stacking
 order and the cap, the cost ceiling's approval, and the multiplier on the offer and on the payout."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg2 import IntegrityError
 
@@ -286,3 +286,85 @@ class TestPayRules(CrowdDispatchCase):
         payout._write_workflow({"state": "approved"})
         with self.assertRaises(UserError):
             payout.write({"pay_multiplier": 2.0})
+
+    # ------------------------------------------------------------------ standby premium
+    def complete(self, job):
+        job.sudo().write({"state": "done", "done_at": fields.Datetime.now()})
+        job._crowd_on_done()
+        return job.sudo().payout_ids
+
+    def test_standby_premium_paid_once_on_the_first_job_accepted_after_coming_online(self):
+        """A standby call's premium, earned by coming online within the hour, is paid on the payout of the first
+        job the expert accepts after that the same day (hours of that job's pay: package rate per planned hour),
+        once; a payout above the job's cost ceiling then needs a Crowd manager like other extra pay."""
+        olaf = self.make_expert("Standby Olaf", km=0.5, crowd_online=False)
+        olaf.write({"crowd_standby_called_at": T0, "crowd_standby_premium_hours": 1.5})  # the call (system)
+        self.set_clock(20)
+        olaf.crowd_set_online(True)
+        self.assertEqual(olaf.crowd_standby_earned_at, self.now)
+        first = self.make_job(name="First lift", priority="1")
+        self.assertEqual(first.offer_ids.expert_id, olaf, "the nearest expert, online again")
+        first.with_user(self.dispatcher).write({"planned_duration_min": 120.0, "cost_ceiling": 150.0})
+        self.set_clock(22)
+        first.offer_ids.with_user(self.dispatcher).action_accept()
+        self.set_clock(23)
+        second = self.make_job(name="Second lift", priority="1")
+        second.with_user(self.dispatcher)._crowd_assign_manual(olaf)  # she is on the first one: assigned by hand
+        # the second job ends first: the premium waits for the first one accepted
+        payout = self.complete(second)
+        self.assertRecordValues(
+            payout, [{"expert_id": olaf.id, "peak_amount": 0.0, "amount": 100.0, "pay_lines": False}]
+        )
+        self.assertEqual(olaf.crowd_standby_earned_at, T0 + timedelta(minutes=20), "not consumed")
+        payout = self.complete(first)
+        # 1.5 hours of a 100.00 job planned for 2 hours: 75.00 on top
+        self.assertRecordValues(
+            payout,
+            [{"base_amount": 100.0, "peak_amount": 75.0, "amount": 175.0, "is_manual": False, "above_ceiling": True}],
+        )
+        self.assertEqual(payout.pay_lines, [{"code": "standby", "hours": 1.5, "amount": 75.0}])
+        self.assertEqual(payout.pay_label, "+1.5 h standby premium")
+        self.assertIn("+1.5 h standby premium", payout._prepare_account_move_line()["name"])
+        self.assertEqual(payout._prepare_account_move_line()["price_unit"], 175.0)
+        self.assertFalse(olaf.crowd_standby_earned_at, "consumed")
+        self.assertEqual(payout.state, "to_approve")
+        approver = new_test_user(
+            self.env, login="standby_approver", groups="base.group_user,crowd_service_payout.group_payout_approver"
+        )
+        self.assertIn("only a Crowd manager can approve it", payout._approval_refusal(approver))
+        # a third job the same day: nothing left
+        third = self.make_job(name="Third lift", priority="1")
+        third.with_user(self.dispatcher)._crowd_assign_manual(olaf)
+        self.assertRecordValues(self.complete(third), [{"expert_id": olaf.id, "peak_amount": 0.0, "amount": 100.0}])
+
+    def test_standby_premium_not_paid_on_a_job_accepted_before_or_the_next_day(self):
+        olaf = self.make_expert("Standby Olaf", km=0.5, crowd_max_jobs=3)
+        before = self.make_job(name="Before", priority="1")
+        self.assertEqual(before.offer_ids.expert_id, olaf)
+        before.offer_ids.with_user(self.dispatcher).action_accept()
+        olaf.crowd_set_online(False)
+        olaf.write({"crowd_standby_called_at": T0, "crowd_standby_premium_hours": 1.0})
+        self.set_clock(30)
+        olaf.crowd_set_online(True)
+        self.assertTrue(olaf.crowd_standby_earned_at)
+        self.assertRecordValues(self.complete(before), [{"peak_amount": 0.0, "amount": 100.0}])
+        self.set_clock(24 * 60)  # the next day
+        nextday = self.make_job(name="Next day", priority="1")
+        nextday.with_user(self.dispatcher)._crowd_assign_manual(olaf)
+        self.assertEqual(nextday.expert_id, olaf)
+        self.assertRecordValues(self.complete(nextday), [{"peak_amount": 0.0, "amount": 100.0}])
+        self.assertTrue(olaf.crowd_standby_earned_at, "not taken, and of no use past its day")
+        # two payouts at once cannot both take it: another transaction took it meanwhile (committed before
+        # ours), this one still sees it earned: the conditional UPDATE finds nothing to take
+        olaf.write({"crowd_standby_earned_at": self.now - timedelta(minutes=5)})
+        self.assertTrue(olaf.crowd_standby_earned_at)
+        olaf.flush_recordset()
+        self.cr.execute("UPDATE res_partner SET crowd_standby_earned_at = NULL WHERE id = %s", [olaf.id])
+        self.assertTrue(olaf.crowd_standby_earned_at, "the stale view of this transaction")
+        Payout = self.env["crowd.payout"]
+        self.assertIsNone(Payout._crowd_take_standby_premium(nextday, olaf, 100.0, self.package.currency_id))
+        self.assertFalse(olaf.crowd_standby_earned_at)
+        olaf.write({"crowd_standby_earned_at": self.now - timedelta(minutes=5)})
+        line = Payout._crowd_take_standby_premium(nextday, olaf, 100.0, self.package.currency_id)
+        self.assertEqual(line, {"code": "standby", "hours": 1.0, "amount": 100.0}, "1 hour of a 1-hour job")
+        self.assertIsNone(Payout._crowd_take_standby_premium(nextday, olaf, 100.0, self.package.currency_id))

@@ -1,5 +1,8 @@
 """The portal's model methods refuse the same things over RPC as through the pages."""
 
+from datetime import timedelta
+
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
@@ -67,6 +70,25 @@ class TestCrowdPortalModels(TransactionCase):
         partner.with_user(self.expert).crowd_portal_set_online(True, "46.95", "7.44")
         self.assertTrue(partner.crowd_online)
         self.assertAlmostEqual(partner.partner_latitude, 46.95)
+
+    def test_standby_premium_earned_online_on_the_portal_not_written_by_the_expert(self):
+        """An expert called on standby who goes online on the portal within the hour earns the premium; the
+        standby fields are the system's: the expert cannot write them, not even on their own profile."""
+        partner = self.expert.partner_id
+        called_at = fields.Datetime.now() - timedelta(minutes=10)
+        partner.write({"crowd_standby_called_at": called_at, "crowd_standby_premium_hours": 1.0})  # the call
+        for vals in (
+            {"crowd_standby_earned_at": fields.Datetime.now()},
+            {"crowd_standby_premium_hours": 5.0},
+            {"crowd_standby_called_at": False},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                partner.with_user(self.expert).write(vals)
+        self.assertFalse(partner.crowd_standby_earned_at)
+        partner.with_user(self.expert).crowd_portal_set_online(True)
+        self.assertTrue(partner.crowd_standby_earned_at)
+        self.assertGreaterEqual(partner.crowd_standby_earned_at, called_at)
+        self.assertEqual(partner.crowd_standby_premium_hours, 1.0)
 
     def test_certificate_only_with_own_new_uploads(self):
         Attachment = self.env["ir.attachment"]
