@@ -86,112 +86,127 @@ TRAVEL_PRIOR_TRIP_MIN = 20.0  # shrinkage of the travel factor: one prior trip o
 OVERDUE_BUSY_MIN = 5.0  # busy_until for an expert past their planned end (caller's side, documented)
 
 
-def _setting(default, kind, lo, hi, doc):
+def setting(default, kind, lo, hi, doc):
+    """A settings dataclass field: its default, type ("bool", "int", "float"), bounds and one-line doc."""
     return field(default=default, metadata={"type": kind, "min": lo, "max": hi, "doc": doc})
+
+
+def check_settings(settings, prefix):
+    """Raise InvalidInput (``prefix.name``) unless every field of the settings dataclass ``settings`` has its
+    type and lies within its bounds (the fields' metadata, see ``setting``)."""
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        meta = f.metadata
+        if meta["type"] == "bool":
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{prefix}.{f.name}", f"must be true or false, got {value!r}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidInput(f"{prefix}.{f.name}", f"must be a number, got {value!r}")
+        if meta["type"] == "int" and not isinstance(value, int):
+            raise InvalidInput(f"{prefix}.{f.name}", f"must be an integer, got {value!r}")
+        if not meta["min"] <= value <= meta["max"]:
+            bounds = f"[{meta['min']}, {meta['max']}]"
+            raise InvalidInput(f"{prefix}.{f.name}", f"must be within {bounds}, got {value!r}")
+
+
+def settings_rows(cls):
+    """One row per field of the settings dataclass ``cls``: name, type, default, min, max, doc."""
+    return [
+        {"name": f.name, "default": f.default, **{k: f.metadata[k] for k in ("type", "min", "max", "doc")}}
+        for f in fields(cls)
+    ]
 
 
 @dataclass(frozen=True)
 class DispatchSettings:
     """Every lever of the dispatch policy, with its default. ``settings_table()`` lists them for the UI."""
 
-    lookahead: bool = _setting(True, "bool", None, None, "Also consider experts who finish their current job soon.")
-    lookahead_horizon_min: float = _setting(
+    lookahead: bool = setting(True, "bool", None, None, "Also consider experts who finish their current job soon.")
+    lookahead_horizon_min: float = setting(
         45.0, "float", 0, 240, "Minutes ahead in which an expert's current job must end to be waited for."
     )
-    lookahead_min_gain_min: float = _setting(
+    lookahead_min_gain_min: float = setting(
         10.0, "float", 0, 120, "Wait only if that expert reaches the door this many minutes before the best free one."
     )
-    lookahead_min_priority: int = _setting(3, "int", 0, 3, "Lowest job priority that may wait for a busy expert.")
-    stagger: bool = _setting(True, "bool", None, None, "Offer the next expert too when nobody answers quickly.")
-    stagger_after_min: float = _setting(2.0, "float", 0, 60, "Minutes without an answer before the next offer.")
-    stagger_max_extra_travel_min: float = _setting(
+    lookahead_min_priority: int = setting(3, "int", 0, 3, "Lowest job priority that may wait for a busy expert.")
+    stagger: bool = setting(True, "bool", None, None, "Offer the next expert too when nobody answers quickly.")
+    stagger_after_min: float = setting(2.0, "float", 0, 60, "Minutes without an answer before the next offer.")
+    stagger_max_extra_travel_min: float = setting(
         20.0, "float", 0, 120, "Extra travel minutes allowed over the nearest expert already offered."
     )
-    stagger_min_free_share: float = _setting(
+    stagger_min_free_share: float = setting(
         0.4, "float", 0, 1, "Stagger only while at least this share of online experts is free."
     )
-    stagger_max_open: int = _setting(3, "int", 1, 10, "Most offers open at once for one job.")
-    defer: bool = _setting(True, "bool", None, None, "Hold non-urgent jobs while most experts are busy.")
-    defer_max_priority: int = _setting(2, "int", 0, 3, "Highest job priority that may be deferred.")
-    defer_free_share_below: float = _setting(
+    stagger_max_open: int = setting(3, "int", 1, 10, "Most offers open at once for one job.")
+    defer: bool = setting(True, "bool", None, None, "Hold non-urgent jobs while most experts are busy.")
+    defer_max_priority: int = setting(2, "int", 0, 3, "Highest job priority that may be deferred.")
+    defer_free_share_below: float = setting(
         0.4, "float", 0, 1, "Defer while fewer than this share of online experts is free."
     )
-    defer_release_before_deadline_min: float = _setting(
+    defer_release_before_deadline_min: float = setting(
         120.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes before its SLA deadline."
     )
-    defer_max_wait_min: float = _setting(
+    defer_max_wait_min: float = setting(
         120.0, "float", 0, 1440, "A deferred job goes out at the latest this many minutes after creation."
     )
-    defer_min_staffing: float = _setting(
+    defer_min_staffing: float = setting(
         0.8, "float", 0, 1, "Defer only if at release time at least this share of the headcount on shift now works."
     )
-    defer_staffing_horizon_min: float = _setting(
+    defer_staffing_horizon_min: float = setting(
         0.0,
         "float",
         0,
         1440,
         "Defer only if the headcount on shift also holds this many minutes ahead (0: only at the release).",
     )
-    sla_widening: bool = _setting(
+    sla_widening: bool = setting(
         True, "bool", None, None, "Open the next pool early when the SLA would be missed otherwise."
     )
-    expected_response_min: float = _setting(
+    expected_response_min: float = setting(
         5.0, "float", 0, 60, "Minutes an expert takes to answer, in the predicted time to the door."
     )
-    reask_after_min: float = _setting(
+    reask_after_min: float = setting(
         30.0, "float", 0, 1440, "An expert who declined may be asked again after this many minutes (0: never)."
     )
-    one_open_offer_per_expert: bool = _setting(
+    one_open_offer_per_expert: bool = setting(
         True, "bool", None, None, "An expert holding an open offer gets no other one until they answer."
     )
-    withdraw_on_accept: bool = _setting(
+    withdraw_on_accept: bool = setting(
         True, "bool", None, None, "On acceptance, withdraw the expert's other open offers and re-dispatch those jobs."
     )
-    learned_acceptance: bool = _setting(
+    learned_acceptance: bool = setting(
         True, "bool", None, None, "Use each expert's own acceptance history (shrunk toward the prior)."
     )
-    learned_travel: bool = _setting(
+    learned_travel: bool = setting(
         True, "bool", None, None, "Correct travel times with each expert's own history (shrunk toward 1)."
     )
-    prior_acceptance: float = _setting(0.7, "float", 0, 1, "Acceptance assumed for an expert without history.")
-    prior_strength: float = _setting(
+    prior_acceptance: float = setting(0.7, "float", 0, 1, "Acceptance assumed for an expert without history.")
+    prior_strength: float = setting(
         10.0, "float", 0, 1000, "Weight of the prior, in offers (or trips, or visits) of history."
     )
-    prior_first_time_fix: float = _setting(
+    prior_first_time_fix: float = setting(
         0.85, "float", 0, 1, "First-time-fix rate assumed for an expert without history on a model."
     )
-    asset_weight: float = _setting(
+    asset_weight: float = setting(
         60.0, "float", 0, 600, "Travel minutes one full point of first-time-fix rate is worth."
     )
-    shortage_pay_after_rounds: int = _setting(
+    shortage_pay_after_rounds: int = setting(
         0,
         "int",
         0,
         50,
         "Shortage pay: after this many rounds declined or expired, the next round pays a step more (0: off).",
     )
-    shortage_pay_step: float = _setting(
+    shortage_pay_step: float = setting(
         0.1, "float", 0, 1, "Shortage pay: share of the rate added per round beyond the threshold (0.1 = +10%)."
     )
-    shortage_pay_cap: float = _setting(
+    shortage_pay_cap: float = setting(
         0.5, "float", 0, 5, "Shortage pay: most that shortage adds to the rate (0.5 = at most +50%)."
     )
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            meta = f.metadata
-            if meta["type"] == "bool":
-                if not isinstance(value, bool):
-                    raise InvalidInput(f"settings.{f.name}", f"must be true or false, got {value!r}")
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise InvalidInput(f"settings.{f.name}", f"must be a number, got {value!r}")
-            if meta["type"] == "int" and not isinstance(value, int):
-                raise InvalidInput(f"settings.{f.name}", f"must be an integer, got {value!r}")
-            if not meta["min"] <= value <= meta["max"]:
-                bounds = f"[{meta['min']}, {meta['max']}]"
-                raise InvalidInput(f"settings.{f.name}", f"must be within {bounds}, got {value!r}")
+        check_settings(self, "settings")
 
     @classmethod
     def from_dict(cls, values):
@@ -211,10 +226,7 @@ class DispatchSettings:
 
 def settings_table():
     """One row per setting: name, type, default, min, max, doc (for the Odoo dispatch rule and the docs)."""
-    return [
-        {"name": f.name, "default": f.default, **{k: f.metadata[k] for k in ("type", "min", "max", "doc")}}
-        for f in fields(DispatchSettings)
-    ]
+    return settings_rows(DispatchSettings)
 
 
 @dataclass

@@ -19,13 +19,13 @@ settings are dispatch rule fields, the cron "Crowd: standby calls"); relocation 
 """
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidInput
 from .gates import window_mask
 from .geo import EARTH_RADIUS_KM, haversine_km
+from .policy import check_settings, setting, settings_rows
 from .pool import to_epoch
 
 URGENT_PRIORITY = 3
@@ -33,55 +33,37 @@ STANDBY_CALL_OPEN_MIN = 60.0  # a standby call counts as open this long, unless 
 RELOCATE_TARGETS = 5  # largest gaps considered per idle technician
 
 
-def _setting(default, kind, lo, hi, doc):
-    return field(default=default, metadata={"type": kind, "min": lo, "max": hi, "doc": doc})
-
-
 @dataclass(frozen=True)
 class SupplySettings:
     """The supply levers and their defaults (all off). ``supply_settings_table()`` lists them."""
 
-    standby: bool = _setting(False, "bool", None, None, "Ask experts not working now to come online on a shortage.")
-    standby_free_share_below: float = _setting(
+    standby: bool = setting(False, "bool", None, None, "Ask experts not working now to come online on a shortage.")
+    standby_free_share_below: float = setting(
         0.15, "float", 0, 1, "Shortage: fewer than this share of the online experts is free."
     )
-    standby_urgent_waiting: int = _setting(
+    standby_urgent_waiting: int = setting(
         1, "int", 0, 100, "Shortage: at least this many urgent jobs wait with no offer open (0: ignore the queue)."
     )
-    standby_max_open_calls: int = _setting(
+    standby_max_open_calls: int = setting(
         8, "int", 1, 100, "Most calls open at once (called within the last hour, not yet online)."
     )
-    standby_max_calls_per_day: int = _setting(80, "int", 0, 10000, "Most standby calls per day.")
-    standby_premium_hours: float = _setting(
+    standby_max_calls_per_day: int = setting(80, "int", 0, 10000, "Most standby calls per day.")
+    standby_premium_hours: float = setting(
         1.0, "float", 0, 24, "Premium paid to an expert who comes online on a call, in hours of pay."
     )
-    relocate: bool = _setting(False, "bool", None, None, "Move idle own technicians toward the gaps of demand.")
-    relocate_max_km: float = _setting(15.0, "float", 0, 200, "Longest move of an idle technician (km).")
-    relocate_min_gain_km: float = _setting(
+    relocate: bool = setting(False, "bool", None, None, "Move idle own technicians toward the gaps of demand.")
+    relocate_max_km: float = setting(15.0, "float", 0, 200, "Longest move of an idle technician (km).")
+    relocate_min_gain_km: float = setting(
         0.3, "float", 0, 50, "Move only if the mean distance from demand to a free expert falls this much (km)."
     )
 
     def __post_init__(self):
-        for f in fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if meta["type"] == "bool":
-                if not isinstance(value, bool):
-                    raise InvalidInput(f"supply.{f.name}", f"must be true or false, got {value!r}")
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise InvalidInput(f"supply.{f.name}", f"must be a number, got {value!r}")
-            if meta["type"] == "int" and not isinstance(value, int):
-                raise InvalidInput(f"supply.{f.name}", f"must be an integer, got {value!r}")
-            if not meta["min"] <= value <= meta["max"]:
-                raise InvalidInput(f"supply.{f.name}", f"must be within [{meta['min']}, {meta['max']}], got {value!r}")
+        check_settings(self, "supply")
 
 
 def supply_settings_table():
     """One row per supply setting: name, type, default, min, max, doc."""
-    return [
-        {"name": f.name, "default": f.default, **{k: f.metadata[k] for k in ("type", "min", "max", "doc")}}
-        for f in fields(SupplySettings)
-    ]
+    return settings_rows(SupplySettings)
 
 
 def _km(lat1, lon1, lat2, lon2):
