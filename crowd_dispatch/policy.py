@@ -31,7 +31,9 @@ The levers, in the order :func:`decide` applies them (each one a setting of
 1. **Stagger** (``stagger``): while offers are pending and at least ``stagger_min_free_share``
    of the online experts are free, after ``stagger_after_min`` without an answer the next
    expert (at most ``stagger_max_extra_travel_min`` farther than the nearest pending one) gets
-   an offer too; earlier offers stay open, the first acceptance wins.
+   an offer too; earlier offers stay open, the first acceptance wins. With ``stagger_within_sla``
+   only an expert who would reach the door before the SLA deadline (``expected_response_min`` to
+   answer plus travel) gets such an offer.
 2. **Deferral** (``defer``): a job of priority <= ``defer_max_priority`` is held while fewer
    than ``defer_free_share_below`` of the online experts are free, until
    ``defer_release_before_deadline_min`` before its SLA deadline or ``defer_max_wait_min``
@@ -139,6 +141,9 @@ class DispatchSettings:
         0.4, "float", 0, 1, "Stagger only while at least this share of online experts is free."
     )
     stagger_max_open: int = setting(3, "int", 1, 10, "Most offers open at once for one job.")
+    stagger_within_sla: bool = setting(
+        True, "bool", None, None, "Stagger only to an expert who would reach the door before the SLA deadline."
+    )
     defer: bool = setting(True, "bool", None, None, "Hold non-urgent jobs while most experts are busy.")
     defer_max_priority: int = setting(2, "int", 0, 3, "Highest job priority that may be deferred.")
     defer_free_share_below: float = setting(
@@ -446,6 +451,9 @@ def _pending_decision(job, pool, policy, settings, records, pending, now, share,
     candidate = base.offers[0].candidate
     if candidate.eta_min > nearest_pending + settings.stagger_max_extra_travel_min:
         return wait
+    door = settings.expected_response_min + _arrival(candidate, learning, settings)
+    if settings.stagger_within_sla and to_epoch(now) + 60.0 * door > to_epoch(job.sla_deadline):
+        return wait  # a hedge that cannot make the SLA only spends a likely "yes" and the expert's time
     offer = replace(base.offers[0], round=round_number)
     return Decision(
         "offer", "stagger", offers=(offer,), wait_until=offer.expires_at, round=round_number,

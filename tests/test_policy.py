@@ -290,3 +290,16 @@ def test_decide_returns_for_a_job_dated_after_now():
     worker.start()
     worker.join(10)
     assert "d" in result, "decide() must return"
+
+
+def test_stagger_only_to_an_expert_who_can_make_the_sla():
+    # Expert 2 is 15 km away: 5 min to answer + ~29 min travel = 34 min to the door.
+    pool = pool_of(make_expert(1, lat=north(1)), make_expert(2, lat=north(15)))
+    settings = replace(ONLY, stagger=True, stagger_max_extra_travel_min=60)
+    assert settings.stagger_within_sla and DispatchSettings().stagger_within_sla  # on by default
+    roomy = decide(urgent(), pool, SEQ, settings, [pending(1, 3)], T0)  # 60 min left: the hedge can make it
+    assert (roomy.code, [o.expert_id for o in roomy.offers]) == ("stagger", [2])
+    tight = make_job(priority=3, sla_deadline=T0 + timedelta(minutes=30))  # 30 min left: expert 2 would be late
+    assert decide(tight, pool, SEQ, settings, [pending(1, 3)], T0).code == "pending"
+    off = replace(settings, stagger_within_sla=False)
+    assert decide(tight, pool, SEQ, off, [pending(1, 3)], T0).code == "stagger"
