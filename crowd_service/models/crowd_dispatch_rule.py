@@ -131,6 +131,7 @@ class CrowdDispatchRule(models.Model):
     stagger_max_extra_travel_min = _lever("stagger_max_extra_travel_min", "Stagger Max Extra Travel (min)")
     stagger_min_free_share = _lever("stagger_min_free_share", "Stagger While Free Share ≥")
     stagger_max_open = _lever("stagger_max_open", "Most Open Offers")
+    stagger_within_sla = _lever("stagger_within_sla", "Stagger Only Within SLA")
     defer = _lever("defer", "Defer Under Congestion")
     defer_max_priority = _lever("defer_max_priority", "Defer up to Priority")
     defer_free_share_below = _lever("defer_free_share_below", "Defer While Free Share <")
