@@ -26,6 +26,19 @@ LEVERS = (
 KPI = "urgent_on_site_60_share"
 
 
+def regions_at_supply(args):
+    """From ``--seeds LO-HI``, ``--supply region=count ...`` or ``--sweep``: (lo, hi, seeds, {region: path},
+    [(region, experts)]) — the example regions at nearest's 80 % supply unless told otherwise."""
+    lo, hi = (int(x) for x in args.seeds.split("-"))
+    paths = {load(p)["name"]: p for p in sorted(str(p) for p in (ROOT / "examples").glob("region_*.json"))}
+    if args.supply:
+        regions = [(pair.split("=")[0], int(pair.split("=")[1])) for pair in args.supply]
+    else:
+        sweep = json.loads(Path(args.sweep).read_text())
+        regions = [(r["region"], r["nearest_80_experts"]) for r in sweep["regions"]]
+    return lo, hi, range(lo, hi + 1), paths, regions
+
+
 def variants(all_but=False):
     none = replace(OURS_SETTINGS.without(*LEVERS, "sla_widening"), asset_weight=0.0)
     yield "ours, every lever off", none, False
@@ -56,14 +69,7 @@ def main():
     ap.add_argument("--all-but", action="store_true", help="also every lever but one")
     ap.add_argument("--supply", nargs="*", default=None, help="region=count pairs instead of the sweep's JSON")
     args = ap.parse_args()
-    lo, hi = (int(x) for x in args.seeds.split("-"))
-    seeds = range(lo, hi + 1)
-    paths = {load(p)["name"]: p for p in sorted(str(p) for p in (ROOT / "examples").glob("region_*.json"))}
-    if args.supply:
-        regions = [(pair.split("=")[0], int(pair.split("=")[1])) for pair in args.supply]
-    else:
-        sweep = json.loads(Path(args.sweep).read_text())
-        regions = [(r["region"], r["nearest_80_experts"]) for r in sweep["regions"]]
+    lo, hi, seeds, paths, regions = regions_at_supply(args)
     print(f"Urgent on site within 60 min, seeds {lo}-{hi}, at nearest's 80 % supply\n")
     print("| variant | " + " | ".join(f"{name} ({count})" for name, count in regions) + " |")
     print("|---|" + "---:|" * len(regions))

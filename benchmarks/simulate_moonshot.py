@@ -10,11 +10,12 @@ shift hours and premium, and the relocations and their km (means per run).
 """
 
 import argparse
-import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from simulate_levers import regions_at_supply  # noqa: E402
 
 from crowd_dispatch.scenario import load  # noqa: E402
 from crowd_dispatch.simulate import simulate  # noqa: E402
@@ -44,13 +45,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--supply", nargs="*", default=None, help="region=count pairs instead of the sweep's JSON")
     args = ap.parse_args()
-    lo, hi = (int(x) for x in args.seeds.split("-"))
-    seeds = range(lo, hi + 1)
-    paths = {load(p)["name"]: p for p in sorted(str(p) for p in (ROOT / "examples").glob("region_*.json"))}
-    if args.supply:
-        regions = [(pair.split("=")[0], int(pair.split("=")[1])) for pair in args.supply]
-    else:
-        regions = [(r["region"], r["nearest_80_experts"]) for r in json.loads(Path(args.sweep).read_text())["regions"]]
+    lo, hi, seeds, paths, regions = regions_at_supply(args)
     print(f"Seeds {lo}-{hi}, at nearest's 80 % supply; means per run\n")
     print(
         "| region (experts) | variant | urgent ≤60 min (mean / worst) | unserved | standby calls | came online "
