@@ -10,7 +10,6 @@ rating, pool company nor the verification of a skill or certificate.
 
 import base64
 import logging
-import math
 
 import psycopg2
 from werkzeug.urls import url_encode
@@ -230,7 +229,7 @@ class ResPartner(models.Model):
             if not country:
                 raise ValidationError(self.env._("Choose your country in the list."))
         vals["country_id"] = country.id or False
-        vals["crowd_radius_km"] = self._crowd_number(
+        vals["crowd_radius_km"] = self.env["crowd.job"]._crowd_number(
             values["radius_km"] if values["radius_km"] not in (None, "") else 30,
             self.env._("The radius in km"),
             1,
@@ -244,25 +243,13 @@ class ResPartner(models.Model):
         )
 
     @api.model
-    def _crowd_number(self, value, label, low, high):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number) or not low <= number <= high:
-            raise ValidationError(
-                self.env._("%(label)s must be a number from %(low)s to %(high)s.", label=label, low=low, high=high)
-            )
-        return number
-
-    @api.model
     def _crowd_apply_position(self, values, vals, country):
         """The home base position: typed (or given by the phone), else geocoded from the address."""
         lat, lon = values["latitude"], values["longitude"]
         if lat not in (None, "") or lon not in (None, ""):
             return {
-                "partner_latitude": self._crowd_number(lat, self.env._("The latitude"), -90, 90),
-                "partner_longitude": self._crowd_number(lon, self.env._("The longitude"), -180, 180),
+                "partner_latitude": self.env["crowd.job"]._crowd_number(lat, self.env._("The latitude"), -90, 90),
+                "partner_longitude": self.env["crowd.job"]._crowd_number(lon, self.env._("The longitude"), -180, 180),
             }
         if not (vals["street"] or vals["zip"] or vals["city"]):
             raise ValidationError(self.env._("Give the address of your home base, or your position."))
