@@ -14,6 +14,7 @@ from .model import (
     Strategy,
     Tier,
     TierPolicy,
+    Trip,
     Weights,
 )
 from .pool import ExpertPool
@@ -51,6 +52,7 @@ __all__ = [
     "Strategy",
     "Tier",
     "TierPolicy",
+    "Trip",
     "Weights",
     "assign_batch",
     "assign_greedy",

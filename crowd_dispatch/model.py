@@ -88,6 +88,25 @@ def check_non_negative(prefix, name, value):
 
 
 @dataclass(frozen=True)
+class Trip:
+    """The visit an expert is driving to, not yet on site: its ``priority``, its SLA ``deadline`` and the
+    expert's current position (``lat``, ``lon``). An urgent job may divert the expert from it
+    (:mod:`crowd_dispatch.policy`, ``divert``)."""
+
+    priority: int
+    lat: float
+    lon: float
+    deadline: datetime
+
+    def __post_init__(self):
+        if not isinstance(self.priority, int) or isinstance(self.priority, bool) or self.priority < 0:
+            raise InvalidInput("trip.priority", f"must be an int >= 0, got {self.priority!r}")
+        check_position("trip", self.lat, self.lon)
+        if not isinstance(self.deadline, datetime):
+            raise InvalidInput("trip.deadline", f"must be a datetime, got {self.deadline!r}")
+
+
+@dataclass(frozen=True)
 class Expert:
     """One candidate. ``skills`` maps skill code -> level (int, higher is better);
     ``certificates`` maps certificate type code -> last valid day (inclusive)."""
@@ -110,6 +129,7 @@ class Expert:
     acceptance_rate: float = 0.7  # 0..1
     cost_per_job: float = 0.0
     recent_offers: int = 0  # offers received in the fairness window
+    trip: Trip | None = None  # the visit they are driving to (not yet on site), if any
 
     def __post_init__(self):
         prefix = f"expert[{self.id}]"
@@ -120,6 +140,8 @@ class Expert:
             check_non_negative(prefix, name, getattr(self, name))
         if not 0 <= self.rating <= 5:
             raise InvalidInput(f"{prefix}.rating", f"must be within [0, 5], got {self.rating!r}")
+        if self.trip is not None and not isinstance(self.trip, Trip):
+            raise InvalidInput(f"{prefix}.trip", f"must be a Trip or None, got {type(self.trip).__name__}")
         if not 0 <= self.acceptance_rate <= 1:
             raise InvalidInput(f"{prefix}.acceptance_rate", f"must be within [0, 1], got {self.acceptance_rate!r}")
         for skill, level in self.skills.items():

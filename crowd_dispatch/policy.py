@@ -58,6 +58,7 @@ The simulator pays it and its experts accept more readily for it; Odoo shows it 
 carries it to the payout.
 """
 
+import copy
 import math
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -81,6 +82,7 @@ CODES = (
     "pending",  # offers are pending: wait for an answer or the expiry
     "deferred",  # held under congestion until wait_until; params: free_share, recheck_free_share
     "lookahead",  # waiting for an expert finishing soon; params: expert_id, wait_min, gain_min
+    "divert",  # an offer to an expert driving to a less urgent visit; params: expert_id, door_min, gain_min
     "no_candidate",  # nobody now; wait for an expert to free up or a pool to open
     "escalate",  # no candidate in any open pool, or rounds exhausted
 )
@@ -176,6 +178,19 @@ class DispatchSettings:
     )
     one_open_offer_per_expert: bool = setting(
         True, "bool", None, None, "An expert holding an open offer gets no other one until they answer."
+    )
+    divert: bool = setting(
+        True, "bool", None, None, "An urgent job may divert an expert driving to a less urgent visit."
+    )
+    divert_min_priority: int = setting(3, "int", 0, 3, "Lowest job priority that may divert an expert.")
+    divert_min_gain_min: float = setting(
+        10.0, "float", 0, 120, "Divert only if that expert reaches the door this many minutes before the best free one."
+    )
+    divert_min_slack_min: float = setting(
+        240.0, "float", 0, 1440, "Divert only from a visit that still has this many minutes before its SLA deadline."
+    )
+    divert_min_free_share: float = setting(
+        0.2, "float", 0, 1, "Divert only while at least this share of online experts is free."
     )
     withdraw_on_accept: bool = setting(
         True, "bool", None, None, "On acceptance, withdraw the expert's other open offers and re-dispatch those jobs."
@@ -429,6 +444,25 @@ def _soon_free(job, pool, policy, settings, now, exclude, learning):
     return ids[best], float(door[best]), float(until[best])
 
 
+def _on_the_way(job, pool, settings, now, share):
+    """The pool with only the experts ``job`` may divert, each at their current position and free (their
+    trip's visit is their work in hand), or None when there is none (``divert`` and its gates)."""
+    if not settings.divert or job.priority < settings.divert_min_priority or share < settings.divert_min_free_share:
+        return None
+    slack_until = to_epoch(now) + 60.0 * settings.divert_min_slack_min
+    with np.errstate(invalid="ignore"):
+        rows = (pool.trip_priority >= 0) & (pool.trip_priority < job.priority) & (pool.trip_deadline >= slack_until)
+    if not np.any(rows):
+        return None
+    view = copy.copy(pool)
+    view.online = pool.online & rows
+    view.lat, view.lon = np.where(rows, pool.trip_lat, pool.lat), np.where(rows, pool.trip_lon, pool.lon)
+    view.lat_rad, view.lon_rad = np.radians(view.lat), np.radians(view.lon)
+    view.cos_lat = np.cos(view.lat_rad)
+    view.busy_until = np.where(rows, -math.inf, pool.busy_until)
+    return view
+
+
 def _pending_decision(job, pool, policy, settings, records, pending, now, share, exclude, learning, round_number):
     """Offers are pending: stagger one more when the rules allow, else wait for the answers."""
     expiry = min(offer_expiry(r.sent_at, policy) for r in pending)
@@ -520,6 +554,19 @@ def decide(job, pool, policy, settings, history, now, *, reserved=(), learning=N
         if trial.action == "offer" or base.action != "offer":
             base = trial
     free_door = _arrival(base.offers[0].candidate, learning, settings) if base.action == "offer" else math.inf
+    on_the_way = _on_the_way(job, pool, settings, now, share)
+    if on_the_way is not None:
+        trial = next_offers(
+            job, on_the_way, effective, records, now, reask_after_min=reask, exclude=reserved, rescore=rescore
+        )
+        if trial.action == "offer":
+            door = _arrival(trial.offers[0].candidate, learning, settings)
+            if door + settings.divert_min_gain_min < free_door:
+                gain = round(free_door - door, 1) if math.isfinite(free_door) else None
+                return Decision(
+                    "offer", "divert", offers=trial.offers[:1], wait_until=trial.wait_until, round=trial.round,
+                    params={"expert_id": trial.offers[0].expert_id, "door_min": round(door, 1), "gain_min": gain},
+                )  # fmt: skip
     if settings.lookahead and job.priority >= settings.lookahead_min_priority:
         blocked = blocked_experts(records, policy, now, reask) | reserved
         soon = _soon_free(job, pool, effective, settings, now, blocked, learning)

@@ -45,7 +45,9 @@ class ExpertPool:
     ``pool`` (index into ``POOLS``), ``online``, ``busy_until`` (epoch seconds, -inf when
     free), ``capacity``, ``load``, ``free`` (capacity - load), ``rating``, ``acceptance``,
     ``cost``, ``recent_offers``, ``freelance``; derived scores ``cost_score`` and
-    ``fairness_score`` in [0, 1]. ``skills`` is an int matrix (experts x skill vocabulary,
+    ``fairness_score`` in [0, 1]. The visit an expert is driving to (:class:`Trip`) is in ``trip_priority``
+    (-1 without one), ``trip_lat``, ``trip_lon`` (their current position) and ``trip_deadline`` (epoch
+    seconds). ``skills`` is an int matrix (experts x skill vocabulary,
     ``NO_SKILL`` when absent); ``cert_until`` an int matrix of ordinal last valid days
     (``NO_CERTIFICATE`` when absent). Working windows are flattened into ``window_owner``,
     ``window_start``, ``window_end`` (epoch seconds) with ``has_windows`` per expert.
@@ -95,6 +97,18 @@ class ExpertPool:
         self.capacity = self._column(lambda e: e.capacity, np.float64)
         self.load = self._column(lambda e: e.load, np.float64)
         self.free = self.capacity - self.load
+        trips = [e.trip for e in self.experts]
+        self.trip_priority = np.fromiter((-1 if t is None else t.priority for t in trips), np.int16, self.size)
+        self.trip_lat = np.fromiter((math.nan if t is None else t.lat for t in trips), np.float64, self.size)
+        self.trip_lon = np.fromiter((math.nan if t is None else t.lon for t in trips), np.float64, self.size)
+        self.trip_deadline = np.fromiter(
+            (
+                math.nan if t is None else to_epoch(t.deadline, f"expert[{e.id}].trip.deadline")
+                for e, t in zip(self.experts, trips)
+            ),
+            np.float64,
+            self.size,
+        )
         self.rating = self._column(lambda e: e.rating, np.float64)
         self.acceptance = self._column(lambda e: e.acceptance_rate, np.float64)
         self.cost = self._column(lambda e: e.cost_per_job, np.float64)

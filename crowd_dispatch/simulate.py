@@ -161,6 +161,7 @@ class SimExpert:
     history: ExpertHistory = field(default_factory=ExpertHistory)
     open_offers: set = field(default_factory=set)  # job ids with an open offer to this expert
     current_job: int | None = None
+    trip: tuple | None = None  # (from lat, from lon, departed, arrives, job id) while driving to a visit
 
 
 @dataclass
@@ -189,6 +190,8 @@ class SimJob:
     waiting_for: int | None = None
     wake_at: float | None = None
     recheck_share: float | None = None  # deferred by the policy until the free share reaches this
+    diverting: set = field(default_factory=set)  # experts offered this job as a diversion from their trip
+    diverted: int = 0  # times an expert on the way here was diverted to an urgent job
 
 
 def build_world(scenario):
@@ -345,6 +348,7 @@ class Simulation:
         self.learning = {e.expert.id: e.history for e in self.experts}
         self.calls, self.arrived, self.moving = {}, set(), {}  # standby calls, arrivals, relocations under way
         self.standby_extra_min = self.relocation_km = 0.0
+        self.on_trip, self.diversions = set(), 0  # experts driving to a visit (ours), diversions made
         self.relocations = 0
         if policy == "ours":
             # with standby calls, the experts off today are in the pool too (offline until they answer a call)
@@ -495,13 +499,15 @@ class Simulation:
 
     def _on_overdue(self, t, expert_id):
         e = self.by_id[expert_id]
-        if e.free_at > t and e.planned_end <= t:
+        if e.free_at > t and -math.inf < e.planned_end <= t:
             e.planned_end = t + OVERDUE_STEP_MIN
             self._sync(e)
             self._schedule_overdue(e, t)
 
     def _on_free(self, t, expert_id):
         e = self.by_id[expert_id]
+        if e.free_at != t:
+            return  # the job was left on the way (diverted): its end is not this one
         done = e.current_job
         e.current_job = None
         e.planned_end = -math.inf
@@ -610,11 +616,15 @@ class Simulation:
             del self.reserved[job.waiting_for]
         job.waiting_for = None
         now = T0 + timedelta(minutes=t)
+        if self.settings.divert and job.urgent:
+            self._refresh_trips(t)
         decision = decide(
             self._engine_job(job), self.pool, self.engine_policy, self.settings, job.records, now,
             reserved=set(self.reserved), learning=self.learning,
         )  # fmt: skip
         job.recheck_share = decision.params.get("recheck_free_share") if decision.action == "defer" else None
+        if decision.code == "divert":
+            job.diverting.add(decision.params["expert_id"])
         for offer in decision.offers:
             self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
         if decision.waiting_for is not None:
@@ -640,7 +650,7 @@ class Simulation:
             job.records.append(OfferRecord(eid, max(round_number, 1), OfferState.PENDING, T0 + timedelta(minutes=t)))
             self._sync(expert)
         job.offer_extra[eid] = extra
-        km = self._km(job, expert)
+        km = self._km(job, expert, t)
         p = expert.base_accept * math.exp(-km / ACCEPT_DECAY_KM) * (job.pay * (1.0 + extra)) ** self.elasticity
         accepts, delay = answer(self.seed, job.id, eid, min(p, 0.98), self.delay_range, attempt)
         if delay <= timeout:
@@ -666,7 +676,10 @@ class Simulation:
         if job.pending.get(expert_id) != offer_no:
             return  # withdrawn
         self.answered += 1
-        if accepts and job.expert_id is None and expert.free_at <= t:
+        diverted = expert_id in job.diverting and expert.trip is not None and t < expert.trip[3]
+        if accepts and job.expert_id is None and (expert.free_at <= t or diverted):
+            if diverted:
+                self._divert(expert, t)
             self._close(job, expert_id, t, OfferState.ACCEPTED)
             self._assign(job, expert, t)
             return
@@ -700,6 +713,9 @@ class Simulation:
         expert.busy_min += travel + job.actual_service_min
         expert.jobs += 1
         expert.current_job = job.id
+        expert.trip = (expert.lat, expert.lon, t, t + travel, job.id)
+        if self.policy == "ours":
+            self.on_trip.add(eid)
         expert.lat, expert.lon = job.lat, job.lon
         self.moving.pop(eid, None)
         self.push(expert.free_at, "free", eid)
@@ -726,8 +742,47 @@ class Simulation:
         pool.load[row] = held
         pool.free[row] = pool.capacity[row] - held
 
-    def _km(self, job, expert):
-        return float(haversine_km(job.lat, job.lon, np.array([expert.lat]), np.array([expert.lon]))[0])
+    def _km(self, job, expert, t=None):
+        lat, lon = self._position(expert, t) if t is not None else (expert.lat, expert.lon)
+        return float(haversine_km(job.lat, job.lon, np.array([lat]), np.array([lon]))[0])
+
+    def _position(self, e, t):
+        """Where ``e`` is at ``t``: on the way to a visit, between its start and the site (straight line)."""
+        if e.trip is None or t >= e.trip[3]:
+            return e.lat, e.lon
+        lat0, lon0, t0, t1, _ = e.trip
+        f = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
+        return lat0 + (e.lat - lat0) * f, lon0 + (e.lon - lon0) * f
+
+    def _refresh_trips(self, t):
+        """Tell the engine's pool where the experts on the way to a visit are now (``divert``)."""
+        pool = self.pool
+        for eid in list(self.on_trip):
+            e, row = self.by_id[eid], pool.row_of[eid]
+            if e.trip is None or t >= e.trip[3]:
+                self.on_trip.discard(eid)
+                pool.trip_priority[row] = -1
+                continue
+            trip_job = self.jobs[e.trip[4]]
+            pool.trip_lat[row], pool.trip_lon[row] = self._position(e, t)
+            pool.trip_priority[row] = URGENT if trip_job.urgent else NORMAL
+            pool.trip_deadline[row] = T0.timestamp() + 60.0 * (trip_job.created + trip_job.sla_min)
+
+    def _divert(self, e, t):
+        """``e`` leaves the visit they are driving to (it goes out again at once) and is free where they are."""
+        old = self.jobs[e.trip[4]]
+        e.lat, e.lon = self._position(e, t)
+        e.busy_min -= e.free_at - t
+        e.jobs -= 1
+        e.free_at, e.planned_end, e.current_job, e.trip = t, -math.inf, None, None
+        old.expert_id, old.served_at, old.paid_extra = None, None, 0.0
+        old.diverted += 1
+        old.records = [
+            replace(r, state=OfferState.WITHDRAWN) if r.state is OfferState.ACCEPTED else r for r in old.records
+        ]
+        self.waiting[old.id] = old
+        self.diversions += 1
+        self.push(t, "redispatch", old.id)
 
     # ------------------------------------------------------------------ KPIs
     def kpis(self):
@@ -786,6 +841,7 @@ class Simulation:
             ),
             "relocations": self.relocations,
             "relocation_km": round(self.relocation_km, 1),
+            "diversions": self.diversions,
         }
 
 
