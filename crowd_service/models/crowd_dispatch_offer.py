@@ -63,6 +63,15 @@ class CrowdDispatchOffer(models.Model):
     mail_pending = fields.Boolean(
         readonly=True, copy=False, help="Technical: the chatter/e-mail notification is still queued."
     )
+    divert_job_id = fields.Many2one(
+        "crowd.job",
+        "Diverts From",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The visit the expert is on the way to: accepting this more urgent offer leaves it, and it goes out "
+        "to another expert at once (the dispatch policy's diversion).",
+    )
     # shown to the expert: what and where (no access to the request needed)
     request_name = fields.Char(related="job_id.request_id.name", string="Request Subject")
     request_priority = fields.Selection(related="job_id.priority")
@@ -91,7 +100,10 @@ class CrowdDispatchOffer(models.Model):
         """Offers are made by the dispatch engine (as the system); whoever else may create one (crowd
         managers, by access rights) makes a pending offer that the expert still has to answer."""
         if not self.env.su and any(
-            vals.get("state", "pending") != "pending" or vals.get("responded_at") or vals.get("decline_reason")
+            vals.get("state", "pending") != "pending"
+            or vals.get("responded_at")
+            or vals.get("decline_reason")
+            or vals.get("divert_job_id")
             for vals in vals_list
         ):
             raise AccessError(self.env._("A new offer is pending: the expert answers it."))
@@ -179,6 +191,9 @@ class CrowdDispatchOffer(models.Model):
         offer._crowd_check_pending(now)
         if job.state not in ("dispatching", "offered"):
             raise UserError(self.env._("This job is no longer open for offers (it is %s).", job._crowd_state_label()))
+        left = offer.divert_job_id
+        if left:
+            left._crowd_lock_for_divert(offer.expert_id)
         offer.flush_recordset()
         try:
             with self.env.cr.savepoint(flush=False):
@@ -196,7 +211,11 @@ class CrowdDispatchOffer(models.Model):
             raise UserError(self.env._("Another expert already accepted this job.")) from None
         offer.invalidate_recordset(["state", "responded_at", "write_date", "write_uid"])
         (job.offer_ids.filtered(lambda o: o.state == "pending") - offer)._crowd_set_state("withdrawn", now)
+        if left:
+            left._crowd_release_diverted(job, now)
         job._crowd_assign(offer.expert_id, now=now)
+        if left:
+            left._crowd_redecide_now(now)  # now that the expert holds this job, the visit left goes to another
         job.message_post(
             body=self.env._(
                 "%(expert)s accepted the offer (round %(round)s).", expert=offer.expert_id.name, round=offer.round

@@ -10,6 +10,8 @@ import logging
 import math
 from datetime import timedelta
 
+from psycopg2 import errors as pg_errors
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import SQL, clean_context
@@ -720,6 +722,68 @@ class CrowdJob(models.Model):
         )
         (others | waited).sudo()._crowd_redecide_now(now)
         return others | waited
+
+    def _crowd_lock_for_divert(self, expert):
+        """System: row-lock this visit (NOWAIT) before ``expert`` leaves it for a more urgent job, and check that
+        they are still on the way to it."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM crowd_job WHERE id = %s FOR UPDATE NOWAIT", [self.id], log_exceptions=False
+                )
+        except pg_errors.LockNotAvailable:
+            raise UserError(self.env._("Your current visit is being updated right now; please try again.")) from None
+        self.invalidate_recordset()
+        job = self.sudo()
+        if job.state != "en_route" or job.expert_id != expert:
+            raise UserError(
+                self.env._(
+                    "This offer was made while you were on your way to %(visit)s, which is now %(state)s: it can "
+                    "no longer be accepted.",
+                    visit=job.name,
+                    state=job._crowd_state_label().lower(),
+                )
+            )
+
+    def _crowd_release_diverted(self, urgent, now):
+        """System: the expert on the way to this visit accepted the more urgent ``urgent`` (locked and checked
+        by :meth:`_crowd_lock_for_divert`): this visit goes back to dispatch; the caller decides it again once the
+        expert holds ``urgent`` (:meth:`_crowd_redecide_now`), so that it goes to another expert."""
+        self.ensure_one()
+        job = self.sudo()
+        expert = job.expert_id
+        job.offer_ids.filtered(lambda o: o.state == "accepted")._crowd_set_state("withdrawn", now)
+        job.tracking_ids.unlink()
+        user = expert.crowd_user_id
+        if user and job.request_id.user_id == user:
+            job.request_id.user_id = False
+        job.write(
+            {
+                "state": "dispatching",
+                "dispatched_at": now,
+                "expert_id": False,
+                "assigned_at": False,
+                "en_route_at": False,
+                "eta_at": False,
+                "next_check_at": False,
+                "wait_code": False,
+                "wait_params": False,
+                "wait_until": False,
+                "waiting_expert_id": False,
+            }
+        )
+        job.request_id._crowd_sync_stage()
+        job._crowd_publish_tracking()
+        job.message_post(
+            body=self.env._(
+                "%(expert)s was on the way here and took the more urgent %(urgent)s instead; this visit goes out "
+                "again to another expert.",
+                expert=expert.name,
+                urgent=urgent.name,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
 
     def _crowd_redecide_now(self, now):
         """Decide these jobs again now. A job another transaction holds (a cron worker, an answer) is being

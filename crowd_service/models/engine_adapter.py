@@ -24,6 +24,7 @@ from crowd_dispatch import (
     OfferRecord,
     Policy,
     PoolStep,
+    Trip,
     Weights,
     assign_batch,
     assign_greedy,
@@ -47,6 +48,8 @@ LAST_SITE_HOURS = 2  # an expert who finished a visit this recently is placed at
 # an assigned visit that starts later than this (a planned day, tomorrow's route) is not work in hand: the
 # expert is free until then (an urgent visit given to them goes into their planned day, see crowd.route)
 LATER_VISIT_MIN = 60
+# an expert on the way to a visit may be diverted to an urgent job only while their phone's position is this fresh
+TRIP_POSITION_MAX_AGE_MIN = 10
 MAX_PLANNED_HORIZON_MIN = 24 * 60  # shifts are read this far beyond the longest deferral (a visit's length)
 # rejections of experts who are qualified but not free now: they may free up, so a job without
 # candidates waits for them instead of going to a dispatcher
@@ -243,6 +246,9 @@ class CrowdDispatchEngine(models.AbstractModel):
                 state[partner_id] = {"load": visits - 1, "busy_until": busy_until, "lat": lat, "lon": lon}
             else:
                 state[partner_id] = dict(state.get(partner_id, {}), load=visits)
+        if settings.divert:
+            for partner_id, trip in self._trips(partner_ids, now).items():
+                state.setdefault(partner_id, {"load": 0})["trip"] = trip
         if settings.one_open_offer_per_expert:
             self.env.cr.execute(
                 SQL(
@@ -263,6 +269,41 @@ class CrowdDispatchEngine(models.AbstractModel):
             )
         )
         return state, {p.id: c for p, c in recent.items()}
+
+    @api.model
+    def _trips(self, partner_ids, now, job_ids=False):
+        """{partner_id: Trip} of the experts of ``partner_ids`` who are on the way to a visit (``en_route``, their
+        only visit in hand, not a stop of a planned day) and whose phone sent its position in the last
+        TRIP_POSITION_MAX_AGE_MIN minutes: the visit's priority and SLA deadline, the expert's position. An
+        urgent job may divert them (the dispatch policy's ``divert``). With ``job_ids``, {partner_id: visit id}."""
+        self.env["crowd.job"].flush_model(["expert_id", "state", "priority", "sla_deadline"])
+        self.env["res.partner"].flush_model(["partner_latitude", "partner_longitude", "crowd_position_at"])
+        self.env["crowd.route.stop"].flush_model(["job_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT j.expert_id, j.id, j.priority, j.sla_deadline, p.partner_latitude, p.partner_longitude
+                     FROM crowd_job j JOIN res_partner p ON p.id = j.expert_id
+                    WHERE j.expert_id = ANY(%s) AND j.state = 'en_route' AND j.sla_deadline IS NOT NULL
+                      AND p.crowd_position_at >= %s AND p.crowd_position_at <= %s
+                      AND NOT EXISTS (SELECT 1 FROM crowd_route_stop s WHERE s.job_id = j.id)
+                      AND NOT EXISTS (SELECT 1 FROM crowd_job o
+                                       WHERE o.expert_id = j.expert_id AND o.id != j.id AND o.state IN %s)""",
+                list(partner_ids),
+                now - timedelta(minutes=TRIP_POSITION_MAX_AGE_MIN),
+                now,
+                ACTIVE_VISIT_STATES,
+            )
+        )
+        trips = {}
+        for partner_id, job_id, priority, deadline, lat, lon in self.env.cr.fetchall():
+            if job_ids:
+                trips[partner_id] = job_id
+                continue
+            try:
+                trips[partner_id] = Trip(int(priority or 0), float(lat or 0.0), float(lon or 0.0), deadline)
+            except crowd_dispatch.InvalidInput as exc:
+                _logger.warning("Crowd expert %s: position on the way skipped: %s", partner_id, exc)
+        return trips
 
     @api.model
     def _learning(self, partner_ids, company):
@@ -498,6 +539,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                         acceptance_rate=min(max(acceptance, 0.0), 1.0),
                         cost_per_job=max(float(row["crowd_cost_per_job"] or 0.0), 0.0),
                         recent_offers=recent.get(pid, 0),
+                        trip=now_doing.get("trip"),
                     )
                 )
             except crowd_dispatch.InvalidInput as exc:
@@ -975,14 +1017,38 @@ class CrowdDispatchEngine(models.AbstractModel):
             settings = settings.without("defer", "lookahead")
         history = self._history(job)
         reserved = self._reserved(job)
+        diverts = self.env["crowd.job"]
         try:
             decision = decide(engine_job, pool, policy, settings, history, now, reserved=reserved, learning=learning)
+            if decision.code == "divert":
+                expert_id = decision.params["expert_id"]
+                diverts = diverts.sudo().browse(self._trips([expert_id], now, job_ids=True).get(expert_id))
+                if not diverts:  # cannot happen in one transaction; never divert from a visit not found
+                    settings = settings.without("divert")
+                    decision = decide(
+                        engine_job, pool, policy, settings, history, now, reserved=reserved, learning=learning
+                    )
         except crowd_dispatch.InvalidInput as exc:
             raise UserError(self.env._("Job %(name)s: %(error)s", name=job.name, error=exc)) from exc
         wait = {"wait_code": False, "wait_params": False, "wait_until": False, "waiting_expert_id": False}
         if decision.action == "offer" and decision.offers:
             job.write(wait)
-            offers = self._write_offers(job, decision, policy, now)
+            offers = self._write_offers(job, decision, policy, now, diverts=diverts)
+            if diverts and offers:
+                params = decision.params
+                job.sudo().message_post(
+                    body=self.env._(
+                        "Offered to %(expert)s, who is on the way to %(visit)s: at the door in about %(door)s min, "
+                        "%(gain)s min sooner than the best free expert. If they accept, %(visit)s goes out again.",
+                        expert=offers.expert_id.name,
+                        visit=diverts.name,
+                        door=formatLang(self.env, float(params.get("door_min") or 0.0), digits=0),
+                        gain=formatLang(self.env, float(params.get("gain_min") or 0.0), digits=0)
+                        if params.get("gain_min") is not None
+                        else "—",
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
             if offers and settings.stagger:
                 # the stagger step: the next expert may get an offer too if nobody answers by then
                 job._crowd_schedule_check(now + timedelta(minutes=settings.stagger_after_min))
@@ -1078,8 +1144,9 @@ class CrowdDispatchEngine(models.AbstractModel):
         return str(code)
 
     @api.model
-    def _write_offers(self, job, decision, policy, now):
-        """Write the decision's offers (a staggered one continues its round's ranks) and notify the experts."""
+    def _write_offers(self, job, decision, policy, now, diverts=False):
+        """Write the decision's offers (a staggered one continues its round's ranks) and notify the experts.
+        ``diverts``: the visit the (one) offered expert is on the way to, left if they accept (``divert``)."""
         vals_list = []
         Partner = self.env["res.partner"].sudo()
         made = {(o.round, o.expert_id.id) for o in job.sudo().offer_ids}
@@ -1098,6 +1165,7 @@ class CrowdDispatchEngine(models.AbstractModel):
                 state="pending",
                 sent_at=offer.sent_at,
                 expires_at=offer.expires_at,
+                divert_job_id=diverts.id if diverts else False,
             )
             vals.update(job._crowd_offer_pay_vals(Partner.browse(vals["expert_id"]), vals, now))
             vals_list.append(vals)

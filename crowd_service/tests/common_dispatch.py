@@ -26,6 +26,7 @@ class CrowdDispatchCase(TransactionCase):
         "defer": False,
         "sla_widening": False,
         "one_open_offer_per_expert": False,
+        "divert": False,
     }
 
     @classmethod

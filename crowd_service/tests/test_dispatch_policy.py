@@ -13,7 +13,7 @@ from unittest.mock import patch
 import psycopg2
 from lxml import etree
 
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -228,6 +228,108 @@ class TestDispatchPolicy(CrowdDispatchCase):
         self.rule.defer = False
         normal = self.job(priority="2", sla_min=480, name="Normal lift")
         self.assertNotEqual(normal.wait_code, "lookahead", "normal jobs do not wait for busy experts")
+
+    # ------------------------------------------------------------------ diversion of an expert on the way
+    def on_the_way(self, expert, km_now, priority="1", sla_min=480, position_age_min=1.0):
+        """``expert`` drives to a visit 15 km south of our site (``priority``, its SLA deadline ``sla_min`` from
+        now) and their phone said ``position_age_min`` ago that they are ``km_now`` north of our site."""
+        lat, lon = offset(lat_km=-15.0)
+        request = self.make_request(
+            name=f"Service by {expert.name}", priority=priority, crowd_latitude=lat,
+            crowd_longitude=lon, crowd_sla_deadline=self.now + timedelta(minutes=sla_min),
+        )  # fmt: skip
+        visit = request.crowd_job_ids
+        visit._crowd_assign_manual(expert)
+        visit.action_en_route(30)
+        here_lat, here_lon = offset(lat_km=km_now)
+        expert.sudo().write(
+            {
+                "partner_latitude": here_lat,
+                "partner_longitude": here_lon,
+                "crowd_position_at": self.now - timedelta(minutes=position_age_min),
+            }
+        )
+        self.assertEqual(visit.state, "en_route")
+        return visit
+
+    def test_an_urgent_job_diverts_an_expert_on_the_way_to_a_less_urgent_visit(self):
+        """Dan drives to a routine visit and passes 2 km from the urgent job; the best free expert is an hour
+        away. The urgent job is offered to Dan (the dispatcher reads why); when he accepts, the routine visit goes
+        back to dispatch and out to someone else at once, with its customer's tracking page told."""
+        fay = self.expert("Free Fay", km=30.0)  # about 59 min away
+        dan = self.expert("Driving Dan", km=20.0)
+        visit = self.on_the_way(dan, km_now=2.0)
+        job = self.job()
+        offer = self.pending(job)
+        self.assertEqual(offer.expert_id, dan)
+        self.assertEqual(offer.divert_job_id, visit)
+        self.assertLess(offer.distance_km, 2.5, "from where he is now, not from the visit he drives to")
+        note = job.message_ids.filtered(lambda m: "who is on the way to" in (m.body or ""))
+        self.assertEqual(len(note), 1)
+        self.assertIn(f"If they accept, {visit.name} goes out again.", note.body)
+        self.assertFalse(visit.offer_ids.filtered(lambda o: o.state == "pending"))
+        with self.at(2):
+            offer.action_accept()
+        self.assertEqual((job.state, job.expert_id), ("assigned", dan))
+        self.assertEqual(visit.state, "offered", "the visit left behind went out again at once")
+        self.assertFalse(visit.eta_at)
+        self.assertFalse(visit.tracking_ids)
+        self.assertEqual(visit.offer_ids.filtered(lambda o: o.expert_id == dan).state, "withdrawn")
+        self.assertEqual(self.pending(visit).expert_id, fay, "to another expert: Dan holds the urgent job")
+        self.assertTrue(
+            visit.message_ids.filtered(lambda m: f"took the more urgent {job.name} instead" in (m.body or ""))
+        )
+
+    def test_a_diversion_is_refused_once_the_expert_reached_the_visit(self):
+        self.expert("Free Fay", km=30.0)
+        dan = self.expert("Driving Dan", km=20.0)
+        visit = self.on_the_way(dan, km_now=2.0)
+        job = self.job()
+        offer = self.pending(job)
+        self.assertEqual(offer.divert_job_id, visit)
+        with self.at(1):
+            visit.action_check_in(visit.latitude, visit.longitude)
+        with self.at(2), self.assertRaisesRegex(UserError, "while you were on your way to .*, which is now on site"):
+            offer.action_accept()
+        self.assertEqual(offer.state, "pending")
+        self.assertEqual((job.state, job.expert_id), ("offered", self.env["res.partner"]))
+        self.assertEqual((visit.state, visit.expert_id), ("on_site", dan))
+
+    def test_no_diversion_from_an_urgent_visit_nor_a_stale_position_nor_a_small_gain(self):
+        fay = self.expert("Free Fay", km=30.0)
+        cases = (
+            ("urgent visit", {"priority": "3"}, {}),
+            ("position 20 min old", {"position_age_min": 20.0}, {}),
+            ("its SLA deadline in 3 h", {"sla_min": 180}, {}),
+            ("lever off", {}, {"divert": False}),
+            ("most experts busy", {}, {"divert_min_free_share": 0.6}),
+        )
+        for i, (label, trip, rule_vals) in enumerate(cases):
+            with self.subTest(label), self.cr.savepoint() as savepoint:
+                self.rule.write(rule_vals)
+                dan = self.expert(f"Driving Dan {i}", km=20.0)
+                self.on_the_way(dan, km_now=2.0, **trip)
+                job = self.job(name=f"Lift {i}")
+                self.assertEqual(self.pending(job).expert_id, fay, label)
+                self.assertFalse(self.pending(job).divert_job_id)
+                savepoint.rollback()
+        near = self.expert("Near Nina", km=6.0)  # about 12 min away
+        dan = self.expert("Driving Dan", km=20.0)
+        self.on_the_way(dan, km_now=2.0)  # about 4 min away: 8 min sooner, less than 10
+        self.assertEqual(self.pending(self.job()).expert_id, near)
+
+    def test_only_the_dispatch_makes_a_diversion_offer(self):
+        """A crowd manager may create a pending offer by hand, never one that diverts an expert from a visit."""
+        dan = self.expert("Driving Dan", km=20.0)
+        visit = self.on_the_way(dan, km_now=2.0)
+        job = self.job(priority="2", sla_min=480, name="Routine")
+        manager = new_test_user(
+            self.env, login="crowd_manager_divert", groups="base.group_user,crowd_service.group_crowd_manager"
+        )
+        Offer = self.env["crowd.dispatch.offer"].with_user(manager)
+        with self.assertRaises(AccessError), self.cr.savepoint():
+            Offer.create({"job_id": job.id, "expert_id": dan.id, "divert_job_id": visit.id})
+        self.assertFalse(job.offer_ids.filtered(lambda o: o.divert_job_id))
 
     # ------------------------------------------------------------------ stagger
     def test_stagger_offers_the_next_expert_while_enough_are_free(self):
