@@ -107,6 +107,7 @@ from .scenario import load, validate
 from .supply import STANDBY_CALL_OPEN_MIN, SupplySettings, relocations, standby_calls
 
 T0 = datetime(2026, 1, 5, 8, 0)
+T0_EPOCH = to_epoch(T0)  # as the engine reads it (naive = UTC), whatever the machine's time zone
 ROAD_FACTOR = 1.3
 ACCEPT_DECAY_KM = 30.0
 NEAREST_TIMEOUT_MIN = 10.0
@@ -190,7 +191,7 @@ class SimJob:
     waiting_for: int | None = None
     wake_at: float | None = None
     recheck_share: float | None = None  # deferred by the policy until the free share reaches this
-    diverting: set = field(default_factory=set)  # experts offered this job as a diversion from their trip
+    diverting: dict = field(default_factory=dict)  # expert id -> the job whose trip this job's offer would divert
     diverted: int = 0  # times an expert on the way here was diverted to an urgent job
 
 
@@ -530,7 +531,7 @@ class Simulation:
             job, id=len(self.jobs), created=t, urgent=False, follow_up_of=job.id,
             sla_min=float(self.scenario["demand"]["sla_minutes"]["normal"]), offered={}, answered_at={},
             pending={}, offer_extra={}, paid_extra=0.0, records=[], served_at=None, expert_id=None, waiting_for=None,
-            wake_at=None, recheck_share=None,
+            wake_at=None, recheck_share=None, diverting={}, diverted=0,
         )  # fmt: skip
         self.jobs.append(follow)
         self._on_arrive(t, follow.id)
@@ -624,7 +625,8 @@ class Simulation:
         )  # fmt: skip
         job.recheck_share = decision.params.get("recheck_free_share") if decision.action == "defer" else None
         if decision.code == "divert":
-            job.diverting.add(decision.params["expert_id"])
+            eid = decision.params["expert_id"]
+            job.diverting[eid] = self.by_id[eid].trip[4]
         for offer in decision.offers:
             self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
         if decision.waiting_for is not None:
@@ -676,7 +678,8 @@ class Simulation:
         if job.pending.get(expert_id) != offer_no:
             return  # withdrawn
         self.answered += 1
-        diverted = expert_id in job.diverting and expert.trip is not None and t < expert.trip[3]
+        trip = expert.trip
+        diverted = trip is not None and t < trip[3] and job.diverting.get(expert_id) == trip[4]
         if accepts and job.expert_id is None and (expert.free_at <= t or diverted):
             if diverted:
                 self._divert(expert, t)
@@ -737,7 +740,7 @@ class Simulation:
         pool.lat_rad[row], pool.lon_rad[row] = math.radians(e.lat), math.radians(e.lon)
         pool.cos_lat[row] = math.cos(pool.lat_rad[row])
         busy = e.free_at > self.now
-        pool.busy_until[row] = (T0.timestamp() + 60.0 * e.planned_end) if busy else -math.inf
+        pool.busy_until[row] = (T0_EPOCH + 60.0 * e.planned_end) if busy else -math.inf
         held = 1.0 if e.open_offers and self.settings.one_open_offer_per_expert else 0.0
         pool.load[row] = held
         pool.free[row] = pool.capacity[row] - held
@@ -766,7 +769,7 @@ class Simulation:
             trip_job = self.jobs[e.trip[4]]
             pool.trip_lat[row], pool.trip_lon[row] = self._position(e, t)
             pool.trip_priority[row] = URGENT if trip_job.urgent else NORMAL
-            pool.trip_deadline[row] = T0.timestamp() + 60.0 * (trip_job.created + trip_job.sla_min)
+            pool.trip_deadline[row] = T0_EPOCH + 60.0 * (trip_job.created + trip_job.sla_min)
 
     def _divert(self, e, t):
         """``e`` leaves the visit they are driving to (it goes out again at once) and is free where they are."""

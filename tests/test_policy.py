@@ -1,13 +1,14 @@
 """Dispatch policy levers: settings, look-ahead, stagger, deferral, SLA widening, learning, asset fit."""
 
+import math
 import threading
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from conftest import T0, make_expert, make_job, north, open_policy
+from conftest import BASE_LAT, BASE_LON, T0, make_expert, make_job, north, open_policy
 
-from crowd_dispatch import ExpertPool, InvalidInput, OfferRecord, PoolStep, next_offers
+from crowd_dispatch import ExpertPool, InvalidInput, OfferRecord, PoolStep, Trip, next_offers
 from crowd_dispatch.policy import (
     DispatchSettings,
     ExpertHistory,
@@ -20,10 +21,11 @@ from crowd_dispatch.policy import (
     offers_to_withdraw,
     settings_table,
 )
+from crowd_dispatch.pool import to_epoch
 
 SEQ = open_policy(strategy="sequential", offer_timeout_min=10)
 ONLY = DispatchSettings().without(
-    "lookahead", "stagger", "defer", "sla_widening", "learned_acceptance", "learned_travel"
+    "lookahead", "stagger", "defer", "sla_widening", "learned_acceptance", "learned_travel", "divert"
 )  # every lever off: tests switch on the one under test
 
 
@@ -60,6 +62,14 @@ def test_every_setting_has_type_default_bounds_and_doc():
         ({"defer": "yes"}, "settings.defer"),
         ({"stagger_max_open": 2.5}, "settings.stagger_max_open"),
         ({"colour": 1}, "settings.colour"),
+        ({"divert": "yes"}, "settings.divert"),
+        ({"divert_min_free_share": 1.5}, "settings.divert_min_free_share"),
+        ({"divert_min_free_share": -0.1}, "settings.divert_min_free_share"),
+        ({"divert_min_priority": 4}, "settings.divert_min_priority"),
+        ({"divert_min_priority": 2.5}, "settings.divert_min_priority"),
+        ({"divert_min_gain_min": -1}, "settings.divert_min_gain_min"),
+        ({"divert_min_gain_min": float("nan")}, "settings.divert_min_gain_min"),
+        ({"divert_min_slack_min": 1441}, "settings.divert_min_slack_min"),
     ],
 )
 def test_bad_settings_name_the_field(values, field):
@@ -303,3 +313,144 @@ def test_stagger_only_to_an_expert_who_can_make_the_sla():
     assert decide(tight, pool, SEQ, settings, [pending(1, 3)], T0).code == "pending"
     off = replace(settings, stagger_within_sla=False)
     assert decide(tight, pool, SEQ, off, [pending(1, 3)], T0).code == "stagger"
+
+
+# -------------------------------------------------------------------- divert
+DIV = replace(ONLY, divert=True)
+
+
+def on_trip(expert_id, km, trip_priority=1, deadline_min=480, **values):
+    """An expert driving to a visit 40 km south (busy there until T0 + 90 min, like any busy expert), now
+    ``km`` north of the base; the visit has ``trip_priority`` and its SLA deadline ``deadline_min`` after T0."""
+    trip = Trip(trip_priority, north(km), BASE_LON, T0 + timedelta(minutes=deadline_min))
+    return busy(expert_id, km=-40, minutes=90, trip=trip, **values)
+
+
+def offered(decision):
+    return decision.code, [o.expert_id for o in decision.offers]
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"priority": -1}, "trip.priority"),
+        ({"priority": True}, "trip.priority"),
+        ({"priority": "1"}, "trip.priority"),
+        ({"priority": 1.0}, "trip.priority"),
+        ({"lat": 91.0}, "trip.lat"),
+        ({"lat": float("nan")}, "trip.lat"),
+        ({"lon": "east"}, "trip.lon"),
+        ({"lon": None}, "trip.lon"),
+        ({"deadline": "2026-03-02T17:00"}, "trip.deadline"),
+        ({"deadline": None}, "trip.deadline"),
+        ({"deadline": T0.date()}, "trip.deadline"),
+    ],
+)
+def test_bad_trips_name_the_field(values, field):
+    good = {"priority": 1, "lat": BASE_LAT, "lon": BASE_LON, "deadline": T0}
+    with pytest.raises(InvalidInput) as info:
+        Trip(**{**good, **values})
+    assert info.value.field == field
+
+
+def test_expert_trip_must_be_a_trip_and_lands_in_the_pool_columns():
+    for bad in ((1, BASE_LAT, BASE_LON, T0), {"priority": 1}, "trip", 1):
+        with pytest.raises(InvalidInput) as info:
+            make_expert(7, trip=bad)
+        assert info.value.field == "expert[7].trip"
+    trip = Trip(2, north(3), BASE_LON, T0 + timedelta(hours=5))
+    assert make_expert(7).trip is None and make_expert(7, trip=trip).trip is trip
+    pool = pool_of(make_expert(1), make_expert(2, trip=trip))
+    assert pool.trip_priority.tolist() == [-1, 2]
+    assert pool.trip_lat[1] == north(3) and pool.trip_lon[1] == BASE_LON
+    assert pool.trip_deadline[1] == to_epoch(T0 + timedelta(hours=5))
+    assert all(math.isnan(column[0]) for column in (pool.trip_lat, pool.trip_lon, pool.trip_deadline))
+
+
+def test_divert_offers_the_urgent_job_to_an_expert_driving_nearby():
+    # Free expert 30 km away: 58.5 min. Expert 2 drives to a normal visit 40 km south, now 2 km away: 3.9 min.
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2))
+    decision = decide(urgent(), pool, SEQ, DIV, [], T0)
+    assert (decision.action, *offered(decision)) == ("offer", "divert", [2])
+    assert decision.params["expert_id"] == 2
+    assert decision.params["door_min"] == pytest.approx(3.9, abs=0.05)
+    assert decision.params["gain_min"] == pytest.approx(58.5 - 3.9, abs=0.1)
+    assert decision.round == 1 and decision.wait_until == decision.offers[0].expires_at
+    # Off: the free expert; the expert on the trip is busy like any other.
+    assert offered(decide(urgent(), pool, SEQ, ONLY, [], T0)) == ("offer", [1])
+
+
+def test_divert_needs_the_minimum_gain():
+    # Now 25 km away (48.75 min) against 58.5 min: 9.75 min sooner only.
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=25))
+    assert offered(decide(urgent(), pool, SEQ, DIV, [], T0)) == ("offer", [1])
+    lower = decide(urgent(), pool, SEQ, replace(DIV, divert_min_gain_min=5), [], T0)
+    assert offered(lower) == ("divert", [2]) and lower.params["gain_min"] == pytest.approx(9.75, abs=0.1)
+
+
+def test_divert_sends_a_single_offer_even_when_broadcasting():
+    broadcast = open_policy(strategy="broadcast", top_n=3, offer_timeout_min=10)
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2), on_trip(3, km=3))
+    decision = decide(urgent(), pool, broadcast, DIV, [], T0)
+    assert offered(decision) == ("divert", [2])
+
+
+@pytest.mark.parametrize(
+    ("case", "job", "settings", "trip", "reserved"),
+    [
+        ("lever off", urgent(), ONLY, {}, ()),
+        ("job below divert_min_priority", make_job(priority=2, sla_deadline=T0 + timedelta(minutes=60)), DIV, {}, ()),
+        ("urgent visit left for an urgent job", urgent(), DIV, {"trip_priority": 3}, ()),
+        ("visit too close to its SLA deadline", urgent(), DIV, {"deadline_min": 239}, ()),
+        ("holding an open offer", urgent(), DIV, {"load": 1}, ()),
+        ("lacking the skill", urgent(), DIV, {"skills": {"elec": 2}}, ()),
+        ("offline", urgent(), DIV, {"online": False}, ()),
+        ("awaited by another job", urgent(), DIV, {}, (2,)),
+    ],
+)
+def test_divert_gates(case, job, settings, trip, reserved):
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2, **trip))
+    decision = decide(job, pool, SEQ, settings, [], T0, reserved=reserved)
+    assert offered(decision) == ("offer", [1]), case
+
+
+def test_divert_gates_follow_their_settings():
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2))
+    job = make_job(priority=2, sla_deadline=T0 + timedelta(minutes=60))
+    assert offered(decide(job, pool, SEQ, replace(DIV, divert_min_priority=2), [], T0)) == ("divert", [2])
+    high = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2, trip_priority=2))
+    assert offered(decide(urgent(), high, SEQ, DIV, [], T0)) == ("divert", [2])  # strictly less urgent suffices
+    for deadline, slack, code in ((240, 240, "divert"), (200, 240, "offer"), (200, 180, "divert")):
+        tight = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2, deadline_min=deadline))
+        settings = replace(DIV, divert_min_slack_min=slack)
+        assert decide(urgent(), tight, SEQ, settings, [], T0).code == code, (deadline, slack)
+
+
+def test_divert_is_gated_on_the_share_of_free_experts():
+    experts = [make_expert(1, lat=north(30)), on_trip(2, km=2)]
+    experts += [busy(10 + i, km=5, minutes=60) for i in range(4)]  # 1 free of 6 online
+    pool = pool_of(*experts)
+    assert free_share(pool, T0) == pytest.approx(1 / 6)
+    assert offered(decide(urgent(), pool, SEQ, DIV, [], T0)) == ("offer", [1])
+    lower = replace(DIV, divert_min_free_share=0.15)
+    assert offered(decide(urgent(), pool, SEQ, lower, [], T0)) == ("divert", [2])
+
+
+def test_divert_with_nobody_free_has_no_gain():
+    pool = pool_of(on_trip(2, km=2), busy(3, km=1, minutes=120))
+    # Nobody free: the share gate (default 0.2) holds the divert back.
+    assert decide(urgent(), pool, SEQ, DIV, [], T0).code == "no_candidate"
+    decision = decide(urgent(), pool, SEQ, replace(DIV, divert_min_free_share=0), [], T0)
+    assert offered(decision) == ("divert", [2])
+    assert decision.params["gain_min"] is None and decision.params["door_min"] == pytest.approx(3.9, abs=0.05)
+
+
+def test_divert_does_not_ask_again_an_expert_who_declined_before_the_cool_off():
+    pool = pool_of(make_expert(1, lat=north(30)), on_trip(2, km=2))
+    declined = [OfferRecord(2, 1, "declined", T0 - timedelta(minutes=3), responded_at=T0 - timedelta(minutes=1))]
+    now = decide(urgent(), pool, SEQ, DIV, declined, T0)
+    assert offered(now) == ("offer", [1]) and now.round == 2
+    later = decide(urgent(), pool, SEQ, DIV, declined, T0 + timedelta(minutes=30))
+    assert offered(later) == ("divert", [2]) and later.round == 2
+    never = replace(DIV, reask_after_min=0)
+    assert offered(decide(urgent(), pool, SEQ, never, declined, T0 + timedelta(minutes=30))) == ("offer", [1])

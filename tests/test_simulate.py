@@ -2,12 +2,16 @@
 
 import copy
 import json
+import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import make_expert, north
 
+import crowd_dispatch.simulate as sim
 from crowd_dispatch import InvalidInput
 from crowd_dispatch.scenario import validate
 from crowd_dispatch.simulate import answer, build_world, gini, simulate
@@ -205,3 +209,149 @@ def test_ours_ranks_with_the_policy_default_weights():
     assert ours_policy(validate(SMALL)).weights == DEFAULT_WEIGHTS == Weights() == Policy().weights
     assert ours_policy(validate(SMALL), staged_pools=True).weights == DEFAULT_WEIGHTS
     assert DEFAULT_WEIGHTS.travel == max(vars(DEFAULT_WEIGHTS).values()), "close to nearest-first"
+
+
+# -------------------------------------------------------------------- divert
+def test_diversions_are_counted_and_every_diverted_visit_is_served_again():
+    scenario = {**validate(SMALL), "seed": 4}  # a seed on which ``ours`` diverts
+    run = sim.Simulation(scenario, "ours")
+    k = run.run()
+    assert k["diversions"] > 0 and k["unserved"] == 0
+    assert sum(j.diverted for j in run.jobs) == k["diversions"]
+    for job in run.jobs:
+        if job.diverted:
+            assert not job.urgent and job.served_at is not None and job.expert_id is not None
+            withdrawn = [r for r in job.records if r.state.value == "withdrawn"]
+            assert len([r for r in job.records if r.state.value == "accepted"]) == 1 and withdrawn
+    assert sum(e.jobs for e in run.experts) == k["jobs"] + k["follow_ups"]
+    assert simulate(SMALL, "ours", seed=4, settings=replace(sim.OURS_SETTINGS, divert=False))["diversions"] == 0
+    assert simulate(SMALL, "nearest", seed=4)["diversions"] == 0
+    assert simulate(SMALL, "ours")["diversions"] >= 0
+
+
+TINY = {
+    "name": "tiny",
+    "seed": 1,
+    "duration_hours": 3,
+    "skills": ["general"],
+    "experts": {"skills_per_expert": [1, 1]},
+    "mechanics": {"shifts": False, "duration_noise": False, "in_progress_start": False},
+}
+
+
+def tiny_world(urgent_service=120.0, model=None):
+    """Expert 0 at the base, expert 1 30 km south. Job 0 (normal, 20 km north, 60 min) arrives at 0 and goes
+    to expert 0 (39 min drive); job 1 (urgent, 5 km north, right on expert 0's way) arrives at 10."""
+    experts = []
+    for eid, km in ((0, 0.0), (1, -30.0)):
+        expert = make_expert(eid, lat=north(km), radius_km=100.0, skills={"general": 2})
+        experts.append(sim.SimExpert(expert, expert.lat, expert.lon, base_accept=0.9, fix_rate={"m": 0.0}))
+    jobs = [
+        sim.SimJob(0, 0.0, north(20), experts[0].lon, False, {"general": 1}, 60.0, 480.0, model=model),
+        sim.SimJob(1, 10.0, north(5), experts[0].lon, True, {"general": 1}, urgent_service, 60.0, model=model),
+    ]
+    for job in jobs:
+        job.actual_service_min, job.pay = job.service_min, 1.0
+    return experts, jobs
+
+
+def always_yes(delay=1.0):
+    return lambda seed, job_id, expert_id, probability, delay_range, attempt=0: (True, delay)
+
+
+def test_a_diverted_expert_serves_the_urgent_job_and_the_visit_left_goes_out_again(monkeypatch):
+    monkeypatch.setattr(sim, "answer", always_yes())
+    run = sim.Simulation(validate(TINY), "ours", world=tiny_world())
+    seen = {}
+    run._on_probe = lambda t: seen.update(  # the moment the stale "free" of job 0 fell due (1 + 39 + 60)
+        current_job=run.by_id[0].current_job,
+        busy_until=run.pool.busy_until[run.pool.row_of[0]],
+        now=sim.to_epoch(sim.T0) + 60.0 * t,
+    )
+    run.push(100.5, "probe")
+    k = run.run()
+    old, urgent_job = run.jobs
+    x, other = run.by_id[0], run.by_id[1]
+    assert k["diversions"] == 1 and old.diverted == 1 and urgent_job.diverted == 0
+    assert urgent_job.expert_id == 0 and old.expert_id == 1 and k["unserved"] == 0
+    assert [r.state.value for r in old.records] == ["withdrawn", "accepted"]
+    # Expert 0 accepted job 0 at 1, was diverted at 11 (10 min driven), then drove on to job 1 (it is 5 km
+    # north, expert 0 had driven 10/39 of 20 km) and worked 120 min there.
+    travel = abs(20.0 * 10 / 39 - 5.0) * 1.3 / 40 * 60
+    assert urgent_job.served_at == pytest.approx(11 + travel, abs=0.01)
+    assert x.busy_min == pytest.approx(10.0 + travel + 120.0, abs=0.01) and x.jobs == 1
+    assert x.free_at == pytest.approx(11 + travel + 120.0, abs=0.01)
+    assert other.jobs == 1 and other.busy_min == pytest.approx(50 * 1.3 / 40 * 60 + 60.0, abs=0.01)
+    # The free event of the visit left behind (at 100) does not free expert 0 early.
+    assert seen["current_job"] == 1 and seen["busy_until"] > seen["now"]
+
+
+def test_a_divert_yes_after_reaching_the_old_site_is_a_decline(monkeypatch):
+    # Job 1 arrives at 35 right where expert 0 drives by; their "yes" comes 9 min later, but they reached
+    # job 0 at 40: it counts as a decline and they stay on job 0.
+    monkeypatch.setattr(sim, "answer", lambda seed, job_id, eid, p, d, attempt=0: (True, 9.0 if job_id else 1.0))
+    experts, jobs = tiny_world()
+    jobs[1].created, jobs[1].lat = 35.0, north(17)
+    run = sim.Simulation(
+        validate(TINY), "ours", settings=replace(sim.OURS_SETTINGS, stagger=False), world=(experts, jobs)
+    )
+    k = run.run()
+    old, urgent_job = run.jobs
+    assert urgent_job.records[0].expert_id == 0 and urgent_job.records[0].state.value == "declined"
+    assert urgent_job.diverting == {0: 0}  # it was a divert offer
+    assert k["diversions"] == 0 and old.diverted == 0 and old.expert_id == 0 and run.by_id[0].jobs == 1
+    assert urgent_job.expert_id == 1 and k["unserved"] == 0 and k["decline_rate"] > 0
+
+
+def test_no_diversion_when_the_lever_is_off_or_for_nearest(monkeypatch):
+    monkeypatch.setattr(sim, "answer", always_yes())
+    off = sim.Simulation(validate(TINY), "ours", settings=replace(sim.OURS_SETTINGS, divert=False), world=tiny_world())
+    nearest = sim.Simulation(validate(TINY), "nearest", world=tiny_world())
+    for run in (off, nearest):
+        k = run.run()
+        assert k["diversions"] == 0 and run.jobs[0].expert_id == 0 and run.jobs[0].diverted == 0
+        assert run.jobs[1].expert_id == 1 and k["unserved"] == 0
+
+
+def test_follow_ups_start_without_the_diversions_of_their_first_visit(monkeypatch):
+    monkeypatch.setattr(sim, "answer", always_yes())
+    # Nobody fixes model "m" first time: job 1 ends at ~71 and job 0 (served by expert 1) at ~170, both
+    # within the 3 h window, so both get a follow-up visit.
+    run = sim.Simulation(validate(TINY), "ours", world=tiny_world(urgent_service=60.0, model="m"))
+    k = run.run()
+    assert k["diversions"] == 1 and run.jobs[0].diverted == 1 and run.jobs[1].diverting == {0: 0}
+    follow_ups = {j.follow_up_of: j for j in run.jobs if j.follow_up_of is not None and j.follow_up_of < 2}
+    assert set(follow_ups) == {0, 1}
+    for first, follow in follow_ups.items():
+        assert follow.diverted == 0 and follow.diverting == {}, first
+        assert follow.diverting is not run.jobs[first].diverting
+
+
+def test_an_urgent_visit_is_never_diverted_by_a_yes_to_an_older_divert_offer(monkeypatch):
+    """Regression: with two divert offers open to one expert (no one-offer limit, no withdrawal on accept),
+    the second "yes" diverted the expert from the urgent job the first one gave them."""
+
+    monkeypatch.setattr(sim, "answer", always_yes())
+    experts, jobs = tiny_world()
+    jobs[1].lat = north(8)  # expert 0, diverted at 11, reaches job 1 at ~16.6
+    jobs.append(sim.SimJob(2, 10.5, north(6), jobs[0].lon, True, {"general": 1}, 60.0, 60.0, 60.0, 1.0))
+    settings = replace(sim.OURS_SETTINGS, one_open_offer_per_expert=False, withdraw_on_accept=False)
+    run = sim.Simulation(validate(TINY), "ours", settings=settings, world=(experts, jobs))
+    k = run.run()
+    assert k["diversions"] == 1 and run.jobs[0].diverted == 1 and run.jobs[1].diverted == 0
+    assert run.jobs[1].expert_id == 0 and run.jobs[1].served_at < 20
+    assert run.jobs[2].records[0].state.value == "declined"  # expert 0 was no longer on the way to job 0
+    assert run.jobs[2].diverting == {0: 0}  # offered to expert 0 as a diversion from job 0 (at 10.5)
+
+
+def test_kpis_do_not_depend_on_the_machine_time_zone(tmp_path):
+    """Regression: the simulator told the engine busy ends with ``T0.timestamp()`` (naive: local time)
+    while the engine reads naive datetimes as UTC, so east of UTC experts looked free too early."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({**SMALL, "seed": 4}))
+    cmd = [sys.executable, "-m", "crowd_dispatch.simulate", str(path)]
+    runs = [
+        json.loads(subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True, env=env).stdout)
+        for env in ({**os.environ, "TZ": "UTC"}, {**os.environ, "TZ": "CET-1"}, {**os.environ, "TZ": "EST+5"})
+    ]
+    assert runs[0] == runs[1] == runs[2]
