@@ -233,6 +233,28 @@ class TestCrowdPortal(CrowdPortalCase):
         self.assertEqual(self.job.expert_id, self.expert_1.partner_id)
         self.assertEqual(self.offer_2.state, "withdrawn")
 
+    def test_a_diversion_offer_says_so_and_accepting_it_leaves_the_visit_on_the_way(self):
+        """Ella drives to Lathe B-9 when the dispatch offers her the more urgent press (a diversion): her phone
+        says what accepting means; accepting leaves Lathe B-9, which goes back to dispatch."""
+        self.job_b.sudo()._crowd_assign_manual(self.expert_1.partner_id)
+        self.job_b.with_user(self.expert_1).action_en_route(20)
+        # made by the dispatch after she went on her way (her assignment withdrew her open offers)
+        self.offer_1.sudo().write({"divert_job_id": self.job_b.id, "state": "pending", "responded_at": False})
+        self.authenticate("expert1_portal", "expert1_portal")
+        page = self.url_open(f"/my/offers/{self.offer_1.id}").text
+        self.assertIn("Urgent, and you are the nearest.", page)
+        self.assertIn("On your way to:", page)
+        self.assertIn(self.job_b.name, page)
+        self.assertIn("Instead of the visit you are on your way to:", self.url_open("/my/offers").text)
+        res = self._post(f"/my/offers/{self.offer_1.id}/accept")
+        self.assertTrue(res.url.endswith(f"/my/jobs/{self.job.id}?message=accepted"))
+        self.assertEqual((self.job.state, self.job.expert_id), ("assigned", self.expert_1.partner_id))
+        self.assertFalse(self.job_b.expert_id)
+        self.assertIn(self.job_b.state, ("dispatching", "offered", "escalated"), "back to dispatch")
+        # the other expert's offer says nothing of it
+        self.authenticate("expert2_portal", "expert2_portal")
+        self.assertNotIn("On your way to:", self.url_open(f"/my/offers/{self.offer_2.id}").text)
+
     def test_decline_with_reason(self):
         self.authenticate("expert2_portal", "expert2_portal")
         self._post(f"/my/offers/{self.offer_2.id}/decline", {"reason": "Too far today"})
