@@ -21,7 +21,7 @@ from crowd_dispatch.scenario import load  # noqa: E402
 from crowd_dispatch.simulate import OURS_SETTINGS, simulate  # noqa: E402
 
 LEVERS = (
-    "lookahead", "stagger", "defer", "learned_acceptance", "learned_travel", "one_open_offer_per_expert",
+    "lookahead", "stagger", "defer", "divert", "learned_acceptance", "learned_travel", "one_open_offer_per_expert",
 )  # fmt: skip
 KPI = "urgent_on_site_60_share"
 

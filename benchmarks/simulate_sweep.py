@@ -30,7 +30,7 @@ KPI = "urgent_on_site_60_share"
 TARGET = 0.80
 MEAN_KEYS = (
     KPI, "within_sla_share", "urgent_p50_min", "urgent_p90_min", "normal_p50_min", "normal_p90_min",
-    "offers_per_job", "unserved", "gini_freelance_jobs", "follow_ups", "utilisation",
+    "offers_per_job", "unserved", "gini_freelance_jobs", "follow_ups", "utilisation", "diversions",
 )  # fmt: skip
 
 

@@ -290,3 +290,106 @@ class TestCronConcurrency(TransactionCase):
             cron_run = self._env(cr)["crowd.job"]._cron_crowd_dispatch(job_ids=[self.ids["job"]])
             self.assertEqual(cron_run, 0)
             cr.rollback()
+
+
+@tagged("post_install", "-at_install", "crowd_dispatch")
+class TestDivertConcurrency(TransactionCase):
+    """An expert accepts an urgent job that diverts them from the visit they drive to, while that visit is being
+    updated (their phone checks them in on site): the acceptance never waits, never half-happens, and is refused
+    once they are on site. Committed data on cursors of their own, removed afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self.ids = self._commit_setup()
+        self.addCleanup(self._cleanup)
+
+    def _env(self, cr):
+        cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+
+    def _commit_setup(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            dan = env["res.partner"].create(
+                {
+                    "name": "Diverted Dan (test)",
+                    "is_crowd_expert": True,
+                    "crowd_kind": "freelance",
+                    "crowd_tier": "technician",
+                    "crowd_state": "active",
+                    "partner_latitude": SITE[0],
+                    "partner_longitude": SITE[1],
+                }
+            )
+            jobs = env["crowd.job"]
+            for name in ("Routine service (divert test)", "Urgent lift (divert test)"):
+                request = env["maintenance.request"].create({"name": name})
+                jobs |= jobs._crowd_create_for(request, latitude=SITE[0], longitude=SITE[1])
+            visit, urgent = jobs
+            visit._crowd_set_state("dispatching")
+            visit._crowd_assign(dan)
+            visit._crowd_set_state("en_route", eta_at=fields.Datetime.now() + timedelta(minutes=20))
+            urgent._crowd_set_state("dispatching")
+            urgent._crowd_set_state("offered")
+            now = fields.Datetime.now()
+            offer = env["crowd.dispatch.offer"].create(
+                {
+                    "job_id": urgent.id,
+                    "expert_id": dan.id,
+                    "state": "pending",
+                    "sent_at": now,
+                    "expires_at": now + timedelta(minutes=30),
+                    "divert_job_id": visit.id,
+                }
+            )
+            cr.commit()
+            return {"dan": dan.id, "visit": visit.id, "urgent": urgent.id, "offer": offer.id}
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            jobs = env["crowd.job"].browse([self.ids["visit"], self.ids["urgent"]])
+            requests = jobs.request_id
+            jobs.message_ids.unlink()
+            requests.unlink()
+            env["res.partner"].browse(self.ids["dan"]).unlink()
+            cr.commit()
+
+    def _committed(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state FROM crowd_dispatch_offer WHERE id = %s", [self.ids["offer"]])
+            offer = cr.fetchone()[0]
+            cr.execute(
+                "SELECT id, state, expert_id FROM crowd_job WHERE id IN %s",
+                [(self.ids["visit"], self.ids["urgent"])],
+            )
+            jobs = {row[0]: row[1:] for row in cr.fetchall()}
+            return offer, jobs[self.ids["visit"]], jobs[self.ids["urgent"]]
+
+    def _accept(self):
+        with self.registry.cursor() as cr:
+            self._env(cr)["crowd.dispatch.offer"].browse(self.ids["offer"]).action_accept()
+            cr.commit()
+
+    def test_accepting_while_the_visit_is_checked_in_is_refused_and_changes_nothing(self):
+        dan = self.ids["dan"]
+        with self.registry.cursor() as phone:
+            visit = self._env(phone)["crowd.job"].browse(self.ids["visit"])
+            phone.execute("SELECT id FROM crowd_job WHERE id = %s FOR UPDATE", [visit.id])  # the check-in holds it
+            started = time.monotonic()
+            with self.assertRaisesRegex(UserError, "being updated right now"):
+                self._accept()
+            self.assertLess(time.monotonic() - started, 5, "refused at once, not after waiting for the lock")
+            visit.action_check_in(*SITE)
+            phone.commit()
+        self.assertEqual(self._committed(), ("pending", ("on_site", dan), ("offered", None)))
+        with self.assertRaisesRegex(UserError, "which is now on site"):
+            self._accept()
+        self.assertEqual(self._committed(), ("pending", ("on_site", dan), ("offered", None)))
+
+    def test_accepting_on_the_way_takes_the_urgent_job_and_releases_the_visit(self):
+        self._accept()
+        offer, (visit_state, visit_expert), urgent = self._committed()
+        self.assertEqual((offer, urgent), ("accepted", ("assigned", self.ids["dan"])))
+        self.assertIsNone(visit_expert)
+        self.assertIn(visit_state, ("dispatching", "offered", "escalated"), "the visit went back to dispatch")
