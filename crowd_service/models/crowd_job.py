@@ -649,14 +649,14 @@ class CrowdJob(models.Model):
         return True
 
     @api.model
-    def _crowd_wake_waiting(self, company, now, lat=None, lon=None):
+    def _crowd_wake_waiting(self, company, now, lat=None, lon=None, codes=("lookahead", "deferred", "no_candidate")):
         """An expert freed up (visit over, offer answered or expired): the company's jobs that wait for an
-        expert (look-ahead, deferral, nobody free) near ``lat``/``lon`` are due now, and the dispatch cron is
-        triggered at once (no polling)."""
+        expert (look-ahead, deferral, nobody free; or only ``codes``) near ``lat``/``lon`` are due now, and the
+        dispatch cron is triggered at once (no polling)."""
         domain = [
             ("company_id", "=", company.id),
             ("state", "in", OPEN_DISPATCH_STATES),
-            ("wait_code", "in", ("lookahead", "deferred", "no_candidate")),
+            ("wait_code", "in", codes),
             "|",
             ("next_check_at", "=", False),
             ("next_check_at", ">", now),

@@ -25,6 +25,7 @@ from odoo.tools.misc import format_datetime
 
 from crowd_dispatch.geo import eta_minutes, geodesic_km
 
+from .crowd_job import URGENT_PRIORITY
 from .crowd_job_replay import KEY_PATTERN, MAX_VALUE_TEXT, REPLAY_ACTIONS
 
 # the server keeps at most one position per expert in this many seconds (the phone sends every 30 s at most)
@@ -406,5 +407,9 @@ class ResPartner(models.Model):
         partner.invalidate_recordset(["crowd_position_at"])
         partner.write({"partner_latitude": lat, "partner_longitude": lon, "crowd_last_seen": now})
         jobs._crowd_track(lat, lon, now)
+        if jobs.filtered(lambda j: j.priority != URGENT_PRIORITY):
+            # on the way to a visit that is not urgent, and where they are is known now: an urgent job that waits
+            # (nobody free, or for an expert finishing) may divert them (the dispatch policy's ``divert``)
+            jobs[:1]._crowd_wake_waiting(jobs[:1].company_id, now, lat, lon, codes=("lookahead", "no_candidate"))
         etas = [{"id": job.id, "eta_min": round(job.tracking_ids[:1].eta_min)} for job in jobs]
         return {"recorded": True, "jobs": etas}

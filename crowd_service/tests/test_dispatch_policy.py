@@ -13,6 +13,7 @@ from unittest.mock import patch
 import psycopg2
 from lxml import etree
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -317,6 +318,29 @@ class TestDispatchPolicy(CrowdDispatchCase):
         dan = self.expert("Driving Dan", km=20.0)
         self.on_the_way(dan, km_now=2.0)  # about 4 min away: 8 min sooner, less than 10
         self.assertEqual(self.pending(self.job()).expert_id, near)
+
+    def test_a_waiting_urgent_job_wakes_when_an_expert_on_the_way_says_where_they_are(self):
+        """Nobody is free and Dan's phone has been quiet: the urgent job waits. His next position report, 2 km
+        away on the way to a routine visit, makes it due at once (an event, not a poll), and it diverts him."""
+        user = new_test_user(self.env, login="dan_on_the_way", groups="base.group_portal")
+        dan = user.partner_id
+        dan.write(
+            {"is_crowd_expert": True, "crowd_kind": "freelance", "crowd_tier": "technician", "crowd_state": "active",
+             "crowd_online": True, "crowd_radius_km": 60, "crowd_max_jobs": 1, "crowd_rating": 4.5}
+        )  # fmt: skip
+        dan.sudo().crowd_location_consent = True
+        self.rule.divert_min_free_share = 0.0  # Dan is the only expert: nobody is free (the default needs 20 %)
+        visit = self.on_the_way(dan, km_now=20.0, position_age_min=30.0)
+        job = self.job()
+        self.assertEqual(job.wait_code, "no_candidate")
+        self.assertFalse(job.offer_ids)
+        with self.at(1) as now, patch.object(fields.Datetime, "now", lambda *args: now):
+            lat, lon = offset(lat_km=2.0)
+            self.assertTrue(dan.with_user(user).crowd_report_position(lat, lon)["recorded"])
+            self.assertEqual(job.next_check_at, now, "due at once")
+            self.run_cron()
+            offer = self.pending(job)
+            self.assertEqual((offer.expert_id, offer.divert_job_id), (dan, visit))
 
     def test_only_the_dispatch_makes_a_diversion_offer(self):
         """A crowd manager may create a pending offer by hand, never one that diverts an expert from a visit."""
