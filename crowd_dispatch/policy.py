@@ -21,6 +21,10 @@ The caller's side of the contract:
   and call :func:`decide` at once for the jobs they belonged to;
 - ``reserved``: experts another job already waits for (look-ahead), so two jobs do not
   wait for the same expert;
+- an expert driving to a visit (not yet on site) may carry a :class:`~crowd_dispatch.model.Trip`:
+  that visit's priority and SLA deadline and where the expert is now. On acceptance of a
+  ``divert`` offer the caller takes the expert off that visit and dispatches it again at once,
+  after the expert holds the new job;
 - ``learning``: per-expert :class:`ExpertHistory` from the company's own offers and visits;
   :func:`learned_expert` turns it into the acceptance the ranking uses, :func:`decide` uses the
   learned travel factor and first-time-fix rate.
@@ -43,11 +47,17 @@ The levers, in the order :func:`decide` applies them (each one a setting of
 3. **SLA-driven widening** (``sla_widening``): when the best candidate of the open pools
    (or none) would reach the door after the SLA deadline (``expected_response_min`` to answer
    plus travel), the next pool opens now instead of at its delay.
-4. **Look-ahead** (``lookahead``): for jobs of priority >= ``lookahead_min_priority``, experts
+4. **Diversion** (``divert``): for jobs of priority >= ``divert_min_priority``, while at least
+   ``divert_min_free_share`` of the online experts are free, an expert driving to a less urgent
+   visit (a :class:`~crowd_dispatch.model.Trip`) whose SLA deadline is still at least
+   ``divert_min_slack_min`` away counts from where they are now; when the best of them reaches the
+   door more than ``divert_min_gain_min`` before the best free expert, they get the offer
+   (code ``divert``).
+5. **Look-ahead** (``lookahead``): for jobs of priority >= ``lookahead_min_priority``, experts
    whose current job ends within ``lookahead_horizon_min`` count too, arriving at their
    planned end plus travel from their current site; when the best of them beats the best
    free expert by more than ``lookahead_min_gain_min``, the job waits for them.
-5. **Re-scoring**: the ranked shortlist is re-ordered by travel time corrected with each
+6. **Re-scoring**: the ranked shortlist is re-ordered by travel time corrected with each
    expert's learned travel factor (``learned_travel``) and by their first-time-fix rate on the
    job's equipment model (``asset_weight``).
 
