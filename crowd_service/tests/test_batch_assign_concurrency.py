@@ -4,27 +4,16 @@
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
+from .common_committed import CommittedDataCase
 from .common_dispatch import SITE, offset
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
-class TestBatchAssignConcurrency(TransactionCase):
+class TestBatchAssignConcurrency(CommittedDataCase):
     """Two batch assignments at the same moment (two cron workers, or the cron and a dispatcher confirming a
     proposal), each in its own committed transaction: every job is assigned exactly once."""
-
-    def setUp(self):
-        super().setUp()
-        self.ids = self._commit_setup()
-        self.addCleanup(self._cleanup)
-
-    def _env(self, cr):
-        # bind the transaction to the registry directly: looking the registry up by name would wait for the
-        # registry lock the test runner holds in the main thread
-        cr.transaction = api.Transaction(self.registry)
-        return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
 
     def _commit_setup(self):
         with self.registry.cursor() as cr:

@@ -7,23 +7,19 @@ from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
+from .common_committed import CommittedDataCase
 from .common_dispatch import SITE
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
-class TestAcceptanceConcurrency(TransactionCase):
+class TestAcceptanceConcurrency(CommittedDataCase):
     """Two experts accept at the same moment, each in his own committed transaction: exactly one wins.
 
     The data is committed through a separate cursor (the test cursor is never committed) and removed
     afterwards.
     """
-
-    def setUp(self):
-        super().setUp()
-        self.ids = self._commit_setup()
-        self.addCleanup(self._cleanup)
 
     def _commit_setup(self):
         with self.registry.cursor() as cr:
@@ -150,17 +146,8 @@ class TestAcceptanceConcurrency(TransactionCase):
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
-class TestCronConcurrency(TransactionCase):
+class TestCronConcurrency(CommittedDataCase):
     """Two cron workers wake up at the same moment: each due job is handled by exactly one of them."""
-
-    def setUp(self):
-        super().setUp()
-        self.ids = self._commit_setup()
-        self.addCleanup(self._cleanup)
-
-    def _env(self, cr):
-        cr.transaction = api.Transaction(self.registry)
-        return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
 
     def _commit_setup(self):
         with self.registry.cursor() as cr:
@@ -293,19 +280,10 @@ class TestCronConcurrency(TransactionCase):
 
 
 @tagged("post_install", "-at_install", "crowd_dispatch")
-class TestDivertConcurrency(TransactionCase):
+class TestDivertConcurrency(CommittedDataCase):
     """An expert accepts an urgent job that diverts them from the visit they drive to, while that visit is being
     updated (their phone checks them in on site): the acceptance never waits, never half-happens, and is refused
     once they are on site. Committed data on cursors of their own, removed afterwards."""
-
-    def setUp(self):
-        super().setUp()
-        self.ids = self._commit_setup()
-        self.addCleanup(self._cleanup)
-
-    def _env(self, cr):
-        cr.transaction = api.Transaction(self.registry)
-        return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
 
     def _commit_setup(self):
         with self.registry.cursor() as cr:
