@@ -67,6 +67,7 @@ class CrowdDispatchOffer(models.Model):
         "crowd.job",
         "Diverts From",
         readonly=True,
+        check_company=True,
         index="btree_not_null",
         ondelete="set null",
         help="The visit the expert is on the way to: accepting this more urgent offer leaves it, and it goes out "

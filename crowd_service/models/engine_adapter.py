@@ -187,7 +187,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         return timedelta(minutes=LATER_VISIT_MIN)
 
     @api.model
-    def _expert_stats(self, partner_ids, now, settings):
+    def _expert_stats(self, partner_ids, now, settings, company=None):
         """Per expert of ``partner_ids``: what they are doing now.
 
         Returns ``{partner_id: {"load", "busy_until", "lat", "lon", "held"}}`` for the experts with an
@@ -247,7 +247,7 @@ class CrowdDispatchEngine(models.AbstractModel):
             else:
                 state[partner_id] = dict(state.get(partner_id, {}), load=visits)
         if settings.divert:
-            for partner_id, trip in self._trips(partner_ids, now).items():
+            for partner_id, trip in self._trips(partner_ids, now, company=company).items():
                 state.setdefault(partner_id, {"load": 0})["trip"] = trip
         if settings.one_open_offer_per_expert:
             self.env.cr.execute(
@@ -271,11 +271,12 @@ class CrowdDispatchEngine(models.AbstractModel):
         return state, {p.id: c for p, c in recent.items()}
 
     @api.model
-    def _trips(self, partner_ids, now, job_ids=False):
+    def _trips(self, partner_ids, now, company=None, job_ids=False):
         """{partner_id: Trip} of the experts of ``partner_ids`` who are on the way to a visit (``en_route``, their
-        only visit in hand, not a stop of a planned day) and whose phone sent its position in the last
-        TRIP_POSITION_MAX_AGE_MIN minutes: the visit's priority and SLA deadline, the expert's position. An
-        urgent job may divert them (the dispatch policy's ``divert``). With ``job_ids``, {partner_id: visit id}."""
+        only visit in hand, not a stop of a planned day, of ``company`` if given) and whose phone sent its
+        position in the last TRIP_POSITION_MAX_AGE_MIN minutes: the visit's priority and SLA deadline, the
+        expert's position. An urgent job may divert them (the dispatch policy's ``divert``). With ``job_ids``,
+        {partner_id: visit id}."""
         self.env["crowd.job"].flush_model(["expert_id", "state", "priority", "sla_deadline"])
         self.env["res.partner"].flush_model(["partner_latitude", "partner_longitude", "crowd_position_at"])
         self.env["crowd.route.stop"].flush_model(["job_id"])
@@ -286,11 +287,14 @@ class CrowdDispatchEngine(models.AbstractModel):
                     WHERE j.expert_id = ANY(%s) AND j.state = 'en_route' AND j.sla_deadline IS NOT NULL
                       AND p.crowd_position_at >= %s AND p.crowd_position_at <= %s
                       AND NOT EXISTS (SELECT 1 FROM crowd_route_stop s WHERE s.job_id = j.id)
+                      AND (%s IS NULL OR j.company_id = %s)
                       AND NOT EXISTS (SELECT 1 FROM crowd_job o
                                        WHERE o.expert_id = j.expert_id AND o.id != j.id AND o.state IN %s)""",
                 list(partner_ids),
                 now - timedelta(minutes=TRIP_POSITION_MAX_AGE_MIN),
                 now,
+                company.id if company else None,
+                company.id if company else None,
                 ACTIVE_VISIT_STATES,
             )
         )
@@ -502,7 +506,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         partner_ids = [row["id"] for row in rows]
         skills = self._expert_skills(partner_ids)
         certificates = self._expert_certificates(partner_ids, now.date())
-        state, recent = self._expert_stats(partner_ids, now, settings)
+        state, recent = self._expert_stats(partner_ids, now, settings, company=company)
         # working hours and unavailabilities: ask the expert model, only for experts that have any
         scheduled = self.env["res.partner"].sudo().browse([row["id"] for row in rows if row["has_schedule"]])
         available = scheduled._crowd_is_available_at(now) if scheduled else {}
@@ -625,7 +629,7 @@ class CrowdDispatchEngine(models.AbstractModel):
         settings = rule._dispatch_settings()
         rows = self._candidate_rows(job, rule, now)
         learning = self._learning([row["id"] for row in rows], job.company_id)
-        experts = self._experts(rows, now, settings=settings, learning=learning)
+        experts = self._experts(rows, now, settings=settings, learning=learning, company=job.company_id)
         return engine_job, ExpertPool.from_experts(experts), policy, rule, settings, learning
 
     @api.model
@@ -1022,7 +1026,8 @@ class CrowdDispatchEngine(models.AbstractModel):
             decision = decide(engine_job, pool, policy, settings, history, now, reserved=reserved, learning=learning)
             if decision.code == "divert":
                 expert_id = decision.params["expert_id"]
-                diverts = diverts.sudo().browse(self._trips([expert_id], now, job_ids=True).get(expert_id))
+                trips = self._trips([expert_id], now, company=job.company_id, job_ids=True)
+                diverts = diverts.sudo().browse(trips.get(expert_id))
                 if not diverts:  # cannot happen in one transaction; never divert from a visit not found
                     settings = settings.without("divert")
                     decision = decide(

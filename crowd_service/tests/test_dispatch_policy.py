@@ -342,6 +342,18 @@ class TestDispatchPolicy(CrowdDispatchCase):
             offer = self.pending(job)
             self.assertEqual((offer.expert_id, offer.divert_job_id), (dan, visit))
 
+    def test_only_a_visit_of_the_jobs_company_is_left_behind(self):
+        """The trips of the pool are the company's visits: another company's visit is never left for our job."""
+        dan = self.expert("Driving Dan", km=20.0)
+        visit = self.on_the_way(dan, km_now=2.0)
+        engine = self.env["crowd.dispatch.engine"]
+        other = self.env["res.company"].create({"name": "Other Lifts (test)"})
+        self.assertEqual(engine._trips(dan.ids, self.now, company=self.company, job_ids=True), {dan.id: visit.id})
+        self.assertEqual(engine._trips(dan.ids, self.now, company=other), {})
+        (trip,) = engine._trips(dan.ids, self.now, company=self.company).values()
+        self.assertEqual((trip.priority, trip.deadline), (1, visit.sla_deadline))
+        self.assertAlmostEqual(trip.lat, dan.partner_latitude, places=6)
+
     def test_only_the_dispatch_makes_a_diversion_offer(self):
         """A crowd manager may create a pending offer by hand, never one that diverts an expert from a visit."""
         dan = self.expert("Driving Dan", km=20.0)
