@@ -624,11 +624,13 @@ class Simulation:
             reserved=set(self.reserved), learning=self.learning,
         )  # fmt: skip
         job.recheck_share = decision.params.get("recheck_free_share") if decision.action == "defer" else None
+        for offer in decision.offers:
+            self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
         if decision.code == "divert":
             eid = decision.params["expert_id"]
             job.diverting[eid] = self.by_id[eid].trip[4]
-        for offer in decision.offers:
-            self._offer(job, self.by_id[offer.expert_id], t, OURS_TIMEOUT_MIN, offer.round)
+            # on site before answering: the offer is withdrawn then and the job decided again (as Odoo does)
+            self.push(self.by_id[eid].trip[3], "reached", job.id, eid, job.pending[eid])
         if decision.waiting_for is not None:
             job.waiting_for = decision.waiting_for
             self.reserved[decision.waiting_for] = job.id
@@ -672,6 +674,14 @@ class Simulation:
                     job.records[i] = replace(r, state=state, responded_at=T0 + timedelta(minutes=t))
                     break
             self._sync(expert)
+
+    def _on_reached(self, t, job_id, expert_id, offer_no):
+        """The expert a diversion offer went to reached the visit they drove to before answering."""
+        job = self.jobs[job_id]
+        if job.pending.get(expert_id) != offer_no or job.expert_id is not None:
+            return  # answered or withdrawn before
+        self._close(job, expert_id, t, OfferState.WITHDRAWN)
+        self._dispatch(job, t)
 
     def _on_answer(self, t, job_id, expert_id, offer_no, accepts):
         job, expert = self.jobs[job_id], self.by_id[expert_id]

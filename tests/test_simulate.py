@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -286,9 +287,10 @@ def test_a_diverted_expert_serves_the_urgent_job_and_the_visit_left_goes_out_aga
     assert seen["current_job"] == 1 and seen["busy_until"] > seen["now"]
 
 
-def test_a_divert_yes_after_reaching_the_old_site_is_a_decline(monkeypatch):
-    # Job 1 arrives at 35 right where expert 0 drives by; their "yes" comes 9 min later, but they reached
-    # job 0 at 40: it counts as a decline and they stay on job 0.
+def test_a_divert_offer_is_withdrawn_when_the_expert_reaches_the_old_site(monkeypatch):
+    # Job 1 arrives at 35 right where expert 0 drives by; their "yes" would come 9 min later, but they reach
+    # job 0 at 40: the offer is withdrawn then (as Odoo does on check-in), the job goes to expert 1 at once,
+    # and the late "yes" changes nothing.
     monkeypatch.setattr(sim, "answer", lambda seed, job_id, eid, p, d, attempt=0: (True, 9.0 if job_id else 1.0))
     experts, jobs = tiny_world()
     jobs[1].created, jobs[1].lat = 35.0, north(17)
@@ -297,10 +299,13 @@ def test_a_divert_yes_after_reaching_the_old_site_is_a_decline(monkeypatch):
     )
     k = run.run()
     old, urgent_job = run.jobs
-    assert urgent_job.records[0].expert_id == 0 and urgent_job.records[0].state.value == "declined"
+    first = urgent_job.records[0]
+    assert first.expert_id == 0 and first.state.value == "withdrawn"
+    assert first.responded_at == sim.T0 + timedelta(minutes=old.served_at), "withdrawn when they reached job 0"
     assert urgent_job.diverting == {0: 0}  # it was a divert offer
     assert k["diversions"] == 0 and old.diverted == 0 and old.expert_id == 0 and run.by_id[0].jobs == 1
-    assert urgent_job.expert_id == 1 and k["unserved"] == 0 and k["decline_rate"] > 0
+    assert urgent_job.expert_id == 1 and k["unserved"] == 0
+    assert urgent_job.records[1].expert_id == 1 and urgent_job.records[1].sent_at == first.responded_at
 
 
 def test_no_diversion_when_the_lever_is_off_or_for_nearest(monkeypatch):

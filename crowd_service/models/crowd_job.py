@@ -479,8 +479,20 @@ class CrowdJob(models.Model):
             if current in ACTIVE_VISIT_STATES and state in CLOSED_STATES and job.expert_id:
                 # the expert is free again: the jobs waiting near here are decided again at once
                 self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
+            if current == "en_route":
+                job._crowd_withdraw_diversions(now)
         self.request_id._crowd_sync_stage()
         return True
+
+    def _crowd_withdraw_diversions(self, now):
+        """System: the expert is no longer on the way to this visit (on site, cancelled): the offers that would
+        have diverted them from it can no longer be accepted; they are withdrawn and those jobs decided again."""
+        offers = (
+            self.env["crowd.dispatch.offer"].sudo().search([("divert_job_id", "=", self.id), ("state", "=", "pending")])
+        )
+        if offers:
+            offers._crowd_set_state("withdrawn", now)
+            offers.job_id._crowd_redecide_now(now)
 
     def _crowd_withdraw_pending(self, now):
         self.offer_ids.filtered(lambda o: o.state == "pending").sudo()._crowd_set_state("withdrawn", now)

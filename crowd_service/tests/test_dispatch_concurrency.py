@@ -360,10 +360,12 @@ class TestDivertConcurrency(CommittedDataCase):
             self.assertLess(time.monotonic() - started, 5, "refused at once, not after waiting for the lock")
             visit.action_check_in(*SITE)
             phone.commit()
-        self.assertEqual(self._committed(), ("pending", ("on_site", dan), ("offered", None)))
-        with self.assertRaisesRegex(UserError, "which is now on site"):
+        offer, visit_now, (urgent_state, urgent_expert) = self._committed()
+        self.assertEqual((offer, visit_now), ("withdrawn", ("on_site", dan)), "on site: the diversion is withdrawn")
+        self.assertIsNone(urgent_expert)
+        with self.assertRaisesRegex(UserError, "withdrawn"):
             self._accept()
-        self.assertEqual(self._committed(), ("pending", ("on_site", dan), ("offered", None)))
+        self.assertEqual(self._committed(), ("withdrawn", ("on_site", dan), (urgent_state, None)))
 
     def test_accepting_on_the_way_takes_the_urgent_job_and_releases_the_visit(self):
         self._accept()

@@ -281,8 +281,10 @@ class TestDispatchPolicy(CrowdDispatchCase):
             visit.message_ids.filtered(lambda m: f"took the more urgent {job.name} instead" in (m.body or ""))
         )
 
-    def test_a_diversion_is_refused_once_the_expert_reached_the_visit(self):
-        self.expert("Free Fay", km=30.0)
+    def test_a_diversion_ends_when_the_expert_reaches_the_visit(self):
+        """Dan checks in at his routine visit before answering: the offer that would have diverted him is
+        withdrawn at once and the urgent job goes to the next expert; his late "yes" changes nothing."""
+        fay = self.expert("Free Fay", km=30.0)
         dan = self.expert("Driving Dan", km=20.0)
         visit = self.on_the_way(dan, km_now=2.0)
         job = self.job()
@@ -290,6 +292,21 @@ class TestDispatchPolicy(CrowdDispatchCase):
         self.assertEqual(offer.divert_job_id, visit)
         with self.at(1):
             visit.action_check_in(visit.latitude, visit.longitude)
+            self.assertEqual(offer.state, "withdrawn")
+            self.assertEqual(self.pending(job).expert_id, fay, "decided again at once")
+        with self.at(2), self.assertRaisesRegex(UserError, "withdrawn"):
+            offer.action_accept()
+        self.assertEqual((job.state, job.expert_id), ("offered", self.env["res.partner"]))
+        self.assertEqual((visit.state, visit.expert_id), ("on_site", dan))
+
+    def test_a_diversion_from_a_visit_no_longer_on_the_way_is_refused(self):
+        """The model checks the visit left behind itself, whatever happened to the offer meanwhile."""
+        self.expert("Free Fay", km=30.0)
+        dan = self.expert("Driving Dan", km=20.0)
+        visit = self.on_the_way(dan, km_now=2.0)
+        job = self.job()
+        offer = self.pending(job)
+        visit.sudo().write({"state": "on_site"})  # not through the actions: the offer stays pending
         with self.at(2), self.assertRaisesRegex(UserError, "while you were on your way to .*, which is now on site"):
             offer.action_accept()
         self.assertEqual(offer.state, "pending")
