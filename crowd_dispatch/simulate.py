@@ -67,6 +67,10 @@ runs until no event is left: every job served or nobody left on shift to serve i
   ``gini_freelance_jobs``: Gini coefficient of
   the number of jobs per online freelancer (0 = even). ``unserved``: jobs never served (reported,
   never dropped silently).
+- ``diversions`` (``ours``, the policy's ``divert``): experts taken off the visit they drove to by
+  an urgent job. Their position on the way is interpolated in a straight line between where they
+  set off and the site; a diversion offer still unanswered when they reach the site is withdrawn
+  and the urgent job decided again; the visit left behind goes out again at once.
 - Supply levers (``supply=`` :class:`crowd_dispatch.supply.SupplySettings`, ``ours`` only, off by
   default; considered every ``SUPPLY_TICK_MIN`` of the arrival window): ``standby_calls`` (experts
   asked to come online: offline today, or on a later shift), ``standby_arrivals`` (those who came:
