@@ -457,6 +457,7 @@ class CrowdJob(models.Model):
     def _crowd_set_state(self, state, now=None, **vals):
         """Move to ``state`` (refusing invalid transitions with a clear error) and stamp its timestamp."""
         now = now or self._crowd_now()
+        left_en_route = self.browse()
         for job in self:
             current = job.state
             if state not in TRANSITIONS[current]:
@@ -480,15 +481,20 @@ class CrowdJob(models.Model):
                 # the expert is free again: the jobs waiting near here are decided again at once
                 self._crowd_wake_waiting(job.company_id, now, job.latitude, job.longitude)
             if current == "en_route":
-                job._crowd_withdraw_diversions(now)
+                left_en_route |= job
+        left_en_route._crowd_withdraw_diversions(now)
         self.request_id._crowd_sync_stage()
         return True
 
     def _crowd_withdraw_diversions(self, now):
-        """System: the expert is no longer on the way to this visit (on site, cancelled): the offers that would
-        have diverted them from it can no longer be accepted; they are withdrawn and those jobs decided again."""
+        """System: the expert is no longer on the way to these visits (on site, cancelled): the offers that would
+        have diverted them can no longer be accepted; they are withdrawn and those jobs decided again (one query)."""
+        if not self:
+            return
         offers = (
-            self.env["crowd.dispatch.offer"].sudo().search([("divert_job_id", "=", self.id), ("state", "=", "pending")])
+            self.env["crowd.dispatch.offer"]
+            .sudo()
+            .search([("divert_job_id", "in", self.ids), ("state", "=", "pending")])
         )
         if offers:
             offers._crowd_set_state("withdrawn", now)
